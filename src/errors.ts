@@ -1,0 +1,49 @@
+/**
+ * Every error gradlab reports to a client, declared in one place: a stable code, an HTTP status
+ * and a message. The core throws `GradlabError`; the HTTP error handler maps it to
+ * `{error: {code, message, field?}}` and never leaks stack traces or tensor internals.
+ */
+
+export const ERROR_STATUS = {
+  GRADLAB_BAD_REQUEST: 400,
+  GRADLAB_BAD_IMAGE: 400,
+  GRADLAB_BAD_PIXELS: 400,
+  GRADLAB_BAD_PARAMETER: 400,
+  GRADLAB_UNAUTHORIZED: 401,
+  GRADLAB_UNKNOWN_MODEL: 404,
+  GRADLAB_NOT_FOUND: 404,
+  GRADLAB_UNSUPPORTED_OPERATION: 400,
+  GRADLAB_TOO_LARGE: 413,
+  GRADLAB_UNSUPPORTED_MEDIA_TYPE: 415,
+  GRADLAB_BUDGET_EXHAUSTED: 429,
+  GRADLAB_RATE_LIMITED: 429,
+  GRADLAB_NOT_READY: 503,
+  GRADLAB_TIMEOUT: 503,
+  GRADLAB_INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class GradlabError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** The request field the error is about, e.g. `image`, `images[2]`, `topK`. */
+  readonly field?: string;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'GradlabError';
+    this.code = code;
+    this.statusCode = ERROR_STATUS[code];
+    if (field !== undefined) this.field = field;
+  }
+}
+
+export const badImage = (message: string, field = 'image') =>
+  new GradlabError('GRADLAB_BAD_IMAGE', message, field);
+export const badParameter = (field: string, message: string) =>
+  new GradlabError('GRADLAB_BAD_PARAMETER', `${field}: ${message}`, field);
+export const tooLarge = (message: string, field?: string) =>
+  new GradlabError('GRADLAB_TOO_LARGE', message, field);
+export const unknownModel = (name: string) =>
+  new GradlabError('GRADLAB_UNKNOWN_MODEL', `no model named '${name}' is loaded`, 'model');

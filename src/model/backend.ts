@@ -1,0 +1,103 @@
+/**
+ * Chooses and initialises the one TensorFlow.js backend a gradlab process uses.
+ *
+ * `auto` prefers the native TensorFlow binding (`@tensorflow/tfjs-node-gpu`, then
+ * `@tensorflow/tfjs-node`; imported dynamically because their install downloads libtensorflow and
+ * so they are not dependencies), then `wasm` (SIMD, shipped in the npm package), then `cpu`.
+ * On wasm, gradlab registers its own gradient kernels (see `kernels/`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradientKernels } from './kernels/index.ts';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend name in use: `tensorflow`, `wasm` or `cpu`. */
+  name: string;
+  /** Which package provided it, e.g. `@tensorflow/tfjs-node-gpu`. */
+  package: string;
+  /** Kernels gradlab registered on top of the stock backend. */
+  customKernels: string[];
+  /** Why earlier choices were skipped (for `auto`), for the logs. */
+  skipped: string[];
+}
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+let current: BackendInfo | undefined;
+
+/** The backend chosen by `initBackend`, or undefined before it ran. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+async function tryNative(skipped: string[]): Promise<BackendInfo | undefined> {
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      // A variable specifier keeps bundlers and TypeScript from resolving a package that is
+      // deliberately not installed here; the native binding registers the `tensorflow` backend.
+      const specifier: string = pkg;
+      await import(specifier);
+      if (await tf.setBackend('tensorflow')) {
+        await tf.ready();
+        return { name: 'tensorflow', package: pkg, customKernels: [], skipped };
+      }
+      skipped.push(`${pkg}: loaded but the 'tensorflow' backend did not initialise`);
+    } catch (err) {
+      skipped.push(`${pkg}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  return undefined;
+}
+
+async function tryWasm(skipped: string[]): Promise<BackendInfo | undefined> {
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (await tf.setBackend('wasm')) {
+      await tf.ready();
+      const customKernels = registerWasmGradientKernels();
+      return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', customKernels, skipped };
+    }
+    skipped.push('@tensorflow/tfjs-backend-wasm: the wasm backend did not initialise');
+  } catch (err) {
+    skipped.push(`@tensorflow/tfjs-backend-wasm: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return undefined;
+}
+
+async function useCpu(skipped: string[]): Promise<BackendInfo> {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return { name: 'cpu', package: '@tensorflow/tfjs', customKernels: [], skipped };
+}
+
+/**
+ * Selects the backend once per process. An explicit choice that cannot be honoured throws with
+ * the reason; `auto` falls through the list and records why each step was skipped.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (current && (choice === 'auto' || choice === current.name)) return current;
+  const skipped: string[] = [];
+  let info: BackendInfo | undefined;
+  switch (choice) {
+    case 'tensorflow':
+      info = await tryNative(skipped);
+      if (!info) throw new Error(`backend 'tensorflow' is unavailable: ${skipped.join('; ')}`);
+      break;
+    case 'wasm':
+      info = await tryWasm(skipped);
+      if (!info) throw new Error(`backend 'wasm' is unavailable: ${skipped.join('; ')}`);
+      break;
+    case 'cpu':
+      info = await useCpu(skipped);
+      break;
+    case 'auto':
+      info = (await tryNative(skipped)) ?? (await tryWasm(skipped)) ?? (await useCpu(skipped));
+      break;
+    default:
+      throw new Error(`unknown backend '${choice as string}' (expected one of ${BACKEND_CHOICES.join(', ')})`);
+  }
+  current = info;
+  return info;
+}
