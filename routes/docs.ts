@@ -1,0 +1,16 @@
+/** The API contract (`GET /openapi.yaml`, the file at the repository root) and an interactive page for it (`GET /docs`). */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyPluginAsync } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+export const OPENAPI_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'openapi.yaml');
+
+export const docsRoutes: FastifyPluginAsync = async (app) => {
+  const document = readFileSync(OPENAPI_PATH, 'utf8');
+  app.get('/openapi.yaml', async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(document));
+  await app.register(swagger, { mode: 'static', specification: { path: OPENAPI_PATH, baseDir: path.dirname(OPENAPI_PATH) } });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+};

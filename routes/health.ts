@@ -1,0 +1,18 @@
+/** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: every model loaded and warm). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { AppContext } from '../src/http/context.ts';
+
+export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const { registry, backend } = ctx;
+    const body = {
+      status: registry.ready ? 'ready' : registry.state,
+      backend: backend.name,
+      models: registry.list().map((m) => m.name),
+      ...(registry.failure ? { failure: registry.failure } : {}),
+    };
+    return reply.status(registry.ready ? 200 : 503).send(body);
+  });
+};

@@ -1,0 +1,24 @@
+/** `GET /v1/models` and `GET /v1/models/:model`: what is loaded (public fields only in black-box mode). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { describeModel, describePublic } from '../src/model/describe.ts';
+import type { AppContext } from '../src/http/context.ts';
+import { ModelParams } from './schemas/common.ts';
+
+export const modelRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
+  const describe = (name: string) => {
+    const model = ctx.registry.get(name);
+    return ctx.config.mode === 'blackbox' ? describePublic(model) : describeModel(model, ctx.backend.name);
+  };
+
+  app.get('/v1/models', async () => ({
+    backend: ctx.config.mode === 'blackbox' ? undefined : ctx.backend.name,
+    models: ctx.registry.list().map((m) => describe(m.name)),
+  }));
+
+  app.get<{ Params: Static<typeof ModelParams> }>(
+    '/v1/models/:model',
+    { schema: { params: ModelParams } },
+    async (request) => describe(request.params.model),
+  );
+};

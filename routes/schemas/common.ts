@@ -1,0 +1,23 @@
+/**
+ * Schemas shared by several routes: the error body, a prediction, model descriptions.
+ * These TypeBox schemas validate requests and are checked against openapi.yaml by a test.
+ */
+import { Type } from '@sinclair/typebox';
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});
+
+export const Prediction = Type.Object({
+  label: Type.String(),
+  index: Type.Integer(),
+  probability: Type.Number(),
+});
+
+export const ModelParams = Type.Object({
+  model: Type.String({ minLength: 1, maxLength: 64 }),
+});

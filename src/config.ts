@@ -1,0 +1,165 @@
+/**
+ * gradlab's configuration: command-line flags override environment variables, which override
+ * defaults. Validated once at start-up; a bad value stops the process with a message naming the
+ * flag and the variable, never at the first request.
+ */
+import { BACKEND_CHOICES, type BackendChoice } from './model/backend.ts';
+
+export const MODES = ['whitebox', 'blackbox'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface Limits {
+  /** Largest encoded image accepted, in bytes (multipart file or decoded base64). */
+  maxImageBytes: number;
+  /** Largest decoded image, in pixels (sharp's limitInputPixels). */
+  maxImagePixels: number;
+  /** Most images in one request. */
+  maxBatchSize: number;
+  /** Largest request body, in bytes (JSON with base64 images or pixel arrays). */
+  maxBodyBytes: number;
+  /** Longest a request may take, in milliseconds, before it is answered 503. */
+  requestTimeoutMs: number;
+}
+
+export interface BatchingConfig {
+  enabled: boolean;
+  /** Most images merged into one forward pass. */
+  maxBatchSize: number;
+  /** Longest a request waits for others to join its batch, in milliseconds. */
+  maxWaitMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  backend: BackendChoice;
+  mode: Mode;
+  modelsDir: string;
+  /** Extra model sources: `file://` or `http(s)://` URLs of a model folder or its manifest.json. */
+  modelUrls: string[];
+  logLevel: string;
+  limits: Limits;
+  batching: BatchingConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Option {
+  flag: string;
+  env: string;
+  describe: string;
+}
+
+const OPTIONS = {
+  port: { flag: '--port', env: 'PORT', describe: 'TCP port (default 8080)' },
+  host: { flag: '--host', env: 'GRADLAB_HOST', describe: 'address to listen on (default 0.0.0.0)' },
+  backend: { flag: '--backend', env: 'GRADLAB_BACKEND', describe: `compute backend: ${BACKEND_CHOICES.join('|')} (default auto)` },
+  mode: { flag: '--mode', env: 'GRADLAB_MODE', describe: 'whitebox|blackbox (default whitebox)' },
+  modelsDir: { flag: '--models-dir', env: 'GRADLAB_MODELS_DIR', describe: 'folder of model folders (default ./models)' },
+  modelUrls: { flag: '--model-url', env: 'GRADLAB_MODEL_URLS', describe: 'extra model URL (file:// or http(s)://); repeatable, or comma-separated in the variable' },
+  logLevel: { flag: '--log-level', env: 'GRADLAB_LOG_LEVEL', describe: 'pino level (default info)' },
+  maxImageBytes: { flag: '--max-image-bytes', env: 'GRADLAB_MAX_IMAGE_BYTES', describe: 'largest encoded image (default 5 MiB)' },
+  maxImagePixels: { flag: '--max-image-pixels', env: 'GRADLAB_MAX_IMAGE_PIXELS', describe: 'largest decoded image in pixels (default 16777216)' },
+  maxBatchSize: { flag: '--max-batch-size', env: 'GRADLAB_MAX_BATCH_SIZE', describe: 'most images per request (default 64)' },
+  maxBodyBytes: { flag: '--max-body-bytes', env: 'GRADLAB_MAX_BODY_BYTES', describe: 'largest request body (default 32 MiB)' },
+  requestTimeoutMs: { flag: '--request-timeout-ms', env: 'GRADLAB_REQUEST_TIMEOUT_MS', describe: 'time limit per request (default 60000)' },
+  batching: { flag: '--batching', env: 'GRADLAB_BATCHING', describe: 'dynamic batching on|off (default on)' },
+  batchMaxSize: { flag: '--batch-max-size', env: 'GRADLAB_BATCH_MAX_SIZE', describe: 'most images in one merged forward pass (default 32)' },
+  batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
+} satisfies Record<string, Option>;
+
+type Key = keyof typeof OPTIONS;
+
+export function usage(): string {
+  return Object.values(OPTIONS)
+    .map((o) => `  ${o.flag.padEnd(22)} ${o.env.padEnd(28)} ${o.describe}`)
+    .join('\n');
+}
+
+/** Parses `--flag value` / `--flag=value` pairs; repeated flags collect into arrays. */
+function parseArgv(argv: string[]): Map<string, string[]> {
+  const known = new Map(Object.entries(OPTIONS).map(([k, o]) => [o.flag, k as Key]));
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'\n${usage()}`);
+    const eq = arg.indexOf('=');
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const key = known.get(flag);
+    if (!key) throw new ConfigError(`unknown flag '${flag}'\n${usage()}`);
+    let value: string | undefined;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined) throw new ConfigError(`flag '${flag}' needs a value`);
+    out.set(key, [...(out.get(key) ?? []), value]);
+  }
+  return out;
+}
+
+/** Builds and validates the configuration from argv and an environment. */
+export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
+  const args = parseArgv(argv);
+  const raw = (key: Key): string | undefined => {
+    const fromArgs = args.get(key);
+    if (fromArgs) return fromArgs[fromArgs.length - 1];
+    const v = env[OPTIONS[key].env];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const where = (key: Key) => `${OPTIONS[key].flag} / ${OPTIONS[key].env}`;
+  const int = (key: Key, fallback: number, min: number, max: number): number => {
+    const v = raw(key);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${where(key)}: '${v}' is not an integer between ${min} and ${max}`);
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(key: Key, choices: readonly T[], fallback: T): T => {
+    const v = raw(key);
+    if (v === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(v)) {
+      throw new ConfigError(`${where(key)}: '${v}' is not one of ${choices.join(', ')}`);
+    }
+    return v as T;
+  };
+  const modelUrls = [
+    ...(env[OPTIONS.modelUrls.env]?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
+    ...(args.get('modelUrls') ?? []),
+  ];
+  for (const url of modelUrls) {
+    if (!/^(file|https?):\/\//.test(url)) {
+      throw new ConfigError(`${where('modelUrls')}: '${url}' is not a file://, http:// or https:// URL`);
+    }
+  }
+  const batchingFlag = oneOf('batching', ['on', 'off'] as const, 'on');
+  return {
+    port: int('port', 8080, 0, 65535),
+    host: raw('host') ?? '0.0.0.0',
+    backend: oneOf('backend', BACKEND_CHOICES, 'auto'),
+    mode: oneOf('mode', MODES, 'whitebox'),
+    modelsDir: raw('modelsDir') ?? 'models',
+    modelUrls,
+    logLevel: oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    limits: {
+      maxImageBytes: int('maxImageBytes', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxImagePixels: int('maxImagePixels', 4096 * 4096, 1, 2 ** 30),
+      maxBatchSize: int('maxBatchSize', 64, 1, 4096),
+      maxBodyBytes: int('maxBodyBytes', 32 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+      requestTimeoutMs: int('requestTimeoutMs', 60_000, 100, 3_600_000),
+    },
+    batching: {
+      enabled: batchingFlag === 'on',
+      maxBatchSize: int('batchMaxSize', 32, 1, 4096),
+      maxWaitMs: int('batchMaxWaitMs', 2, 0, 10_000),
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Builds the gradlab Fastify app from a configuration, a model registry and the backend in use.
+ * It never listens (`server.ts` does): tests build it and use `inject` or supertest.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Config } from '../config.ts';
+import type { BackendInfo } from '../model/backend.ts';
+import type { ModelRegistry } from '../model/registry.ts';
+import { classifyRoutes } from '../../routes/classify.ts';
+import { docsRoutes } from '../../routes/docs.ts';
+import { healthRoutes } from '../../routes/health.ts';
+import { metricsRoutes } from '../../routes/metrics.ts';
+import { modelRoutes } from '../../routes/models.ts';
+import type { AppContext } from './context.ts';
+import { handleError, handleNotFound } from './error-handler.ts';
+import { Metrics } from './metrics.ts';
+
+export interface AppOptions {
+  config: Config;
+  registry: ModelRegistry;
+  backend: BackendInfo;
+  /** Pino options or `false`; defaults to JSON logs at the configured level. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Route paths whose answers must not be counted per model (no `:model` param). */
+function routeLabel(url: string | undefined): string {
+  return url ?? 'unmatched';
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, registry, backend } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.limits.maxBodyBytes,
+    requestTimeout: config.limits.requestTimeoutMs,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+  });
+
+  const metrics = new Metrics();
+  registry.observeBatches(metrics.observeBatch);
+  const ctx: AppContext = { config, registry, backend, metrics };
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = routeLabel(request.routeOptions.url);
+    const model = (request.params as { model?: string } | undefined)?.model;
+    const modelLabel = model && registry.has(model) ? model : '';
+    metrics.requests.inc({ method: request.method, route, model: modelLabel, status: String(reply.statusCode) });
+    metrics.latency.observe({ method: request.method, route, model: modelLabel }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.limits.maxImageBytes,
+      files: config.limits.maxBatchSize,
+      fields: 64,
+      fieldSize: config.limits.maxBodyBytes,
+      parts: config.limits.maxBatchSize + 64,
+    },
+    throwFileSizeLimit: true,
+  });
+
+  await app.register(healthRoutes, ctx);
+  await app.register(metricsRoutes, ctx);
+  await app.register(modelRoutes, ctx);
+  await app.register(classifyRoutes, ctx);
+  // Black-box mode hides everything that is not needed to query the model.
+  if (config.mode === 'whitebox') await app.register(docsRoutes);
+
+  app.addHook('onClose', async () => registry.dispose());
+  return app;
+}

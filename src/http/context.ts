@@ -1,0 +1,15 @@
+/**
+ * What every route plugin receives from the app: the configuration, the resident models, the
+ * backend in use and the metrics. Routes read from it; they never load or change models.
+ */
+import type { Config } from '../config.ts';
+import type { BackendInfo } from '../model/backend.ts';
+import type { ModelRegistry } from '../model/registry.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface AppContext {
+  config: Config;
+  registry: ModelRegistry;
+  backend: BackendInfo;
+  metrics: Metrics;
+}

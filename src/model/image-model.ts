@@ -1,0 +1,83 @@
+/**
+ * One resident image classifier: its manifest plus a tfjs Layers or Graph model, with the forward
+ * functions every other part of gradlab builds on (logits, log-probabilities, probabilities).
+ * All methods that return tensors are meant to run inside the caller's `tf.tidy`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ImageModelManifest } from './manifest.ts';
+
+export type TfModel = tf.LayersModel | tf.GraphModel;
+
+export class ImageModel {
+  readonly manifest: ImageModelManifest;
+  readonly net: TfModel;
+  /** Where the model was loaded from (a folder path or a URL), for `GET /v1/models`. */
+  readonly source: string;
+
+  constructor(manifest: ImageModelManifest, net: TfModel, source: string) {
+    this.manifest = manifest;
+    this.net = net;
+    this.source = source;
+  }
+
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  get inputShape(): [number, number, number] {
+    return this.manifest.input.shape;
+  }
+
+  get pixelsPerImage(): number {
+    const [h, w, c] = this.inputShape;
+    return h * w * c;
+  }
+
+  /** Class scores before softmax, [N, classes]. For probability-output models: log-probabilities. */
+  logits(x: tf.Tensor4D): tf.Tensor2D {
+    const out = this.net.predict(x) as tf.Tensor | tf.Tensor[];
+    const y = Array.isArray(out) ? out[0]! : out;
+    if (this.manifest.output === 'probabilities') return tf.log(tf.maximum(y, 1e-30)) as tf.Tensor2D;
+    return y as tf.Tensor2D;
+  }
+
+  /** log p(class | x), [N, classes]. */
+  logProbabilities(x: tf.Tensor4D): tf.Tensor2D {
+    return tf.logSoftmax(this.logits(x));
+  }
+
+  probabilities(x: tf.Tensor4D): tf.Tensor2D {
+    return tf.softmax(this.logits(x));
+  }
+
+  /** Stacks flat [H*W*C] images into one [N, H, W, C] tensor. */
+  batchTensor(images: Float32Array[]): tf.Tensor4D {
+    const n = images.length;
+    const size = this.pixelsPerImage;
+    const flat = new Float32Array(n * size);
+    images.forEach((img, i) => flat.set(img, i * size));
+    return tf.tensor4d(flat, [n, ...this.inputShape]);
+  }
+
+  /** Class probabilities for a batch of flat images, read back as one Float32Array per image. */
+  predictProbabilities(images: Float32Array[]): Float32Array[] {
+    const probs = tf.tidy(() => this.probabilities(this.batchTensor(images)));
+    const data = probs.dataSync() as Float32Array;
+    probs.dispose();
+    const classes = this.manifest.labels.length;
+    return images.map((_, i) => data.slice(i * classes, (i + 1) * classes));
+  }
+
+  /** Runs one forward pass so that kernels compile and buffers are allocated before traffic. */
+  warmUp(batchSizes: number[] = [1]): void {
+    for (const n of batchSizes) {
+      const out = tf.tidy(() => this.probabilities(tf.zeros([n, ...this.inputShape]) as tf.Tensor4D));
+      out.dataSync();
+      out.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The resident models of one gradlab process: loads every model folder under the models
+ * directory plus any extra URLs, warms each up, and keeps them (with their dynamic batchers) for
+ * the lifetime of the process. Readiness is "every model loaded and warm".
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { BatchingConfig } from '../config.ts';
+import { GradlabError, unknownModel } from '../errors.ts';
+import { DynamicBatcher, type BatchObserver } from './batcher.ts';
+import type { ImageModel } from './image-model.ts';
+import { loadModelFromDir, loadModelFromUrl } from './loader.ts';
+
+export type RegistryState = 'loading' | 'ready' | 'failed';
+
+export interface RegistryOptions {
+  modelsDir?: string;
+  modelUrls?: string[];
+  batching: BatchingConfig;
+  onBatch?: BatchObserver;
+  /** Batch sizes to warm up with (each runs one forward pass). */
+  warmUpBatchSizes?: number[];
+}
+
+/** Folders directly under `dir` that contain a manifest.json, sorted by name. */
+export async function findModelFolders(dir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    throw new Error(`models directory '${dir}' cannot be read (${(err as Error).message})`);
+  }
+  const folders: string[] = [];
+  for (const entry of entries.sort()) {
+    const folder = path.join(dir, entry);
+    try {
+      if ((await stat(folder)).isDirectory() && (await stat(path.join(folder, 'manifest.json'))).isFile()) {
+        folders.push(folder);
+      }
+    } catch {
+      // Not a model folder (no manifest.json): skipped.
+    }
+  }
+  return folders;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, ImageModel>();
+  private readonly batchers = new Map<string, DynamicBatcher>();
+  private batchObservers: BatchObserver[] = [];
+  state: RegistryState = 'loading';
+  failure: string | undefined;
+
+  constructor(private readonly options: RegistryOptions) {
+    if (options.onBatch) this.batchObservers.push(options.onBatch);
+  }
+
+  /** Adds a listener for every merged forward pass (metrics). */
+  observeBatches(observer: BatchObserver): void {
+    this.batchObservers.push(observer);
+  }
+
+  /** Adds an already-loaded model (tests, and the loaders below). Names must be unique. */
+  add(model: ImageModel): void {
+    if (this.models.has(model.name)) {
+      throw new Error(`two models are named '${model.name}' (${this.models.get(model.name)!.source} and ${model.source})`);
+    }
+    model.warmUp(this.options.warmUpBatchSizes ?? [1]);
+    this.models.set(model.name, model);
+    this.batchers.set(model.name, new DynamicBatcher(model, this.options.batching, (o) => this.batchObservers.forEach((f) => f(o))));
+  }
+
+  /** Loads every configured model; on failure the registry is `failed` and the error is rethrown. */
+  async loadAll(): Promise<void> {
+    try {
+      const folders = this.options.modelsDir ? await findModelFolders(this.options.modelsDir) : [];
+      for (const folder of folders) this.add(await loadModelFromDir(folder));
+      for (const url of this.options.modelUrls ?? []) this.add(await loadModelFromUrl(url));
+      this.state = 'ready';
+    } catch (err) {
+      this.state = 'failed';
+      this.failure = (err as Error).message;
+      throw err;
+    }
+  }
+
+  /** Marks the registry ready without loading from disk (models added with `add`). */
+  markReady(): void {
+    this.state = 'ready';
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  list(): ImageModel[] {
+    return [...this.models.values()];
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  /** The named model, or a 404 GradlabError. */
+  get(name: string): ImageModel {
+    const model = this.models.get(name);
+    if (model) return model;
+    if (this.state === 'loading') {
+      throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${name}' is not available yet`, 'model');
+    }
+    throw unknownModel(name);
+  }
+
+  batcher(name: string): DynamicBatcher {
+    const batcher = this.batchers.get(name);
+    if (!batcher) throw unknownModel(name);
+    return batcher;
+  }
+
+  dispose(): void {
+    for (const b of this.batchers.values()) b.drain();
+    for (const m of this.models.values()) m.dispose();
+    this.models.clear();
+    this.batchers.clear();
+  }
+}

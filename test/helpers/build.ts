@@ -1,0 +1,37 @@
+/**
+ * One way for tests to get an app: `build(t, overrides)` initialises the backend, loads the
+ * fixture model (or the given models directory), builds the app without listening and closes it
+ * in `t.after`.
+ */
+import type { TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/http/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { initBackend, type BackendChoice } from '../../src/model/backend.ts';
+import { ModelRegistry } from '../../src/model/registry.ts';
+import { writeFixtureModel } from './fixture-model.ts';
+
+export const TEST_BACKEND = (process.env.GRADLAB_TEST_BACKEND ?? 'wasm') as BackendChoice;
+
+export interface BuildOptions {
+  modelsDir?: string;
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function build(t: TestContext, options: BuildOptions = {}): Promise<{ app: FastifyInstance; config: Config }> {
+  const backend = await initBackend(TEST_BACKEND);
+  let modelsDir = options.modelsDir;
+  if (!modelsDir) {
+    const fixture = await writeFixtureModel('tiny');
+    modelsDir = fixture.modelsDir;
+    t.after(fixture.cleanup);
+  }
+  const config = loadConfig(['--models-dir', modelsDir, ...(options.argv ?? [])], options.env ?? {});
+  const registry = new ModelRegistry({ modelsDir, batching: config.batching });
+  await registry.loadAll();
+  const app = await buildApp({ config, registry, backend, logger: false });
+  await app.ready();
+  t.after(() => app.close());
+  return { app, config };
+}
