@@ -58,6 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics.latency.observe({ method: request.method, route, model: modelLabel }, reply.elapsedTime / 1000);
   });
 
+  // Only JSON and multipart carry images; anything else is a 415, not a string body.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 

@@ -52,7 +52,6 @@ export class DynamicBatcher {
       if (this.queuedImages >= this.config.maxBatchSize) this.flush();
       else if (!this.timer) {
         this.timer = setTimeout(() => this.flush(), this.config.maxWaitMs);
-        this.timer.unref?.();
       }
     });
   }

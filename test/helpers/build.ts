@@ -17,10 +17,11 @@ export interface BuildOptions {
   modelsDir?: string;
   argv?: string[];
   env?: NodeJS.ProcessEnv;
+  backend?: BackendChoice;
 }
 
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<{ app: FastifyInstance; config: Config }> {
-  const backend = await initBackend(TEST_BACKEND);
+  const backend = await initBackend(options.backend ?? TEST_BACKEND);
   let modelsDir = options.modelsDir;
   if (!modelsDir) {
     const fixture = await writeFixtureModel('tiny');
