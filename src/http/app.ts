@@ -23,6 +23,8 @@ export interface AppOptions {
   backend: BackendInfo;
   /** Pino options or `false`; defaults to JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'];
+  /** Called for every route as it is registered (the OpenAPI agreement test lists them this way). */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
 }
 
 /** Route paths whose answers must not be counted per model (no `:model` param). */
@@ -42,6 +44,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
+
+  if (options.onRoute) {
+    const observe = options.onRoute;
+    app.addHook('onRoute', (route) => observe({ method: route.method, url: route.url }));
+  }
 
   const metrics = new Metrics();
   registry.observeBatches(metrics.observeBatch);

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFixtureModel } from '../helpers/fixture-model.ts';
+import { encodeGrey } from '../helpers/images.ts';
+import { spawnServer, startServer, waitReady } from '../helpers/server-process.ts';
+
+test('a real server process: listens, becomes ready, classifies over fetch, logs JSON with request ids, stops on SIGTERM', async (t) => {
+  const fixture = await writeFixtureModel('tiny');
+  t.after(fixture.cleanup);
+  const server = await startServer(['--models-dir', fixture.modelsDir, '--backend', 'wasm']);
+  t.after(() => server.child.kill('SIGKILL'));
+  await waitReady(server.baseUrl);
+  const ready = await (await fetch(`${server.baseUrl}/readyz`)).json();
+  assert.deepEqual(ready, { status: 'ready', backend: 'wasm', models: ['tiny'] });
+
+  const form = new FormData();
+  form.append('image', new Blob([await encodeGrey(8, 8, 'png')], { type: 'image/png' }), 'digit.png');
+  const res = await fetch(`${server.baseUrl}/v1/models/tiny/classify`, { method: 'POST', body: form, headers: { 'x-request-id': 'test-req-1' } });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { predictions: unknown[] };
+  assert.equal(body.predictions.length, 3);
+
+  assert.equal(await server.stop(), 0, 'graceful shutdown exits 0');
+  const lines = server.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.msg?.startsWith('compute backend: wasm')), 'the backend is logged');
+  assert.ok(lines.some((l) => l.reqId === 'test-req-1'), 'request logs carry the request id');
+  assert.ok(lines.some((l) => l.msg?.includes('shutting down')));
+  assert.ok(!server.output().includes('iVBOR'), 'no image bytes in the logs');
+});
+
+test('a bad manifest stops start-up with a message naming the file and the field', async (t) => {
+  const fixture = await writeFixtureModel('broken');
+  t.after(fixture.cleanup);
+  const manifestFile = path.join(fixture.dir, 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+  await writeFile(manifestFile, JSON.stringify({ ...manifest, input: { ...manifest.input, range: 'wide' } }));
+  const proc = spawnServer(['--port', '0', '--host', '127.0.0.1', '--models-dir', fixture.modelsDir]);
+  const code = await proc.exited;
+  assert.equal(code, 1);
+  assert.ok(proc.output().includes(manifestFile), proc.output());
+  assert.match(proc.output(), /field 'input\.range'/);
+});
+
+test('bad configuration stops start-up naming the flag', async () => {
+  const proc = spawnServer(['--backend', 'quantum']);
+  assert.equal(await proc.exited, 2);
+  assert.match(proc.output(), /--backend \/ GRADLAB_BACKEND: 'quantum' is not one of auto, tensorflow, wasm, cpu/);
+  const env = spawnServer([], { PORT: 'eighty' });
+  assert.equal(await env.exited, 2);
+  assert.match(env.output(), /--port \/ PORT: 'eighty' is not an integer/);
+});

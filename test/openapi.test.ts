@@ -1,0 +1,85 @@
+/**
+ * openapi.yaml is the contract: every route the app serves is documented, every documented route
+ * is served, and the request parameters the routes validate match the document's schemas.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { TObject } from '@sinclair/typebox';
+import { buildApp } from '../src/http/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { initBackend } from '../src/model/backend.ts';
+import { ModelRegistry } from '../src/model/registry.ts';
+import { OPENAPI_PATH } from '../routes/docs.ts';
+import { ClassifyParams } from '../routes/schemas/classify.ts';
+
+type Doc = { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
+const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as Doc;
+
+/** Routes added by the Swagger UI plugin to serve its own assets, not part of the API. */
+const isDocsAsset = (url: string) => url.startsWith('/docs/') || url === '/docs/';
+
+async function servedRoutes(mode: 'whitebox' | 'blackbox'): Promise<Set<string>> {
+  const backend = await initBackend('wasm');
+  const config = loadConfig(['--mode', mode], {});
+  const registry = new ModelRegistry({ batching: config.batching });
+  const routes = new Set<string>();
+  const app = await buildApp({
+    config,
+    registry,
+    backend,
+    logger: false,
+    onRoute: ({ method, url }) => {
+      for (const m of [method].flat()) {
+        if (m === 'HEAD' || isDocsAsset(url)) continue;
+        routes.add(`${m} ${url.replace(/:(\w+)/g, '{$1}')}`);
+      }
+    },
+  });
+  await app.ready();
+  await app.close();
+  return routes;
+}
+
+function documentedRoutes(): Set<string> {
+  const out = new Set<string>();
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(ops)) {
+      if (['get', 'post', 'put', 'delete', 'patch'].includes(method)) out.add(`${method.toUpperCase()} ${path}`);
+    }
+  }
+  return out;
+}
+
+test('every served route is documented and every documented route is served', async () => {
+  const served = await servedRoutes('whitebox');
+  const documented = documentedRoutes();
+  assert.deepEqual([...served].filter((r) => !documented.has(r)), [], 'served but not in openapi.yaml');
+  assert.deepEqual([...documented].filter((r) => !served.has(r)), [], 'in openapi.yaml but not served');
+});
+
+test('black-box mode serves a subset of the documented routes', async () => {
+  const served = await servedRoutes('blackbox');
+  const documented = documentedRoutes();
+  for (const r of served) assert.ok(documented.has(r), r);
+  assert.ok(!served.has('GET /docs'));
+});
+
+/** The document's request schema must list the same parameters, types and bounds as the route's TypeBox schema. */
+function assertSameParameters(schemaName: string, typebox: TObject, imageFields: string[]) {
+  const documented = doc.components.schemas[schemaName]?.properties ?? {};
+  const names = Object.keys(documented).filter((n) => !imageFields.includes(n)).sort();
+  assert.deepEqual(names, Object.keys(typebox.properties).sort(), `${schemaName}: parameter names`);
+  for (const name of names) {
+    const d = documented[name]!;
+    const s = typebox.properties[name] as Record<string, unknown>;
+    for (const key of ['type', 'minimum', 'maximum', 'enum']) {
+      assert.deepEqual(d[key], s[key], `${schemaName}.${name}.${key}`);
+    }
+  }
+}
+
+test('request parameters agree with the route schemas', () => {
+  assertSameParameters('ClassifyRequest', ClassifyParams, ['image', 'images']);
+});
