@@ -16,7 +16,7 @@ test('a real server process: listens, becomes ready, classifies over fetch, logs
   assert.deepEqual(ready, { status: 'ready', backend: 'wasm', models: ['tiny'] });
 
   const form = new FormData();
-  form.append('image', new Blob([await encodeGrey(8, 8, 'png')], { type: 'image/png' }), 'digit.png');
+  form.append('image', new Blob([new Uint8Array(await encodeGrey(8, 8, 'png'))], { type: 'image/png' }), 'digit.png');
   const res = await fetch(`${server.baseUrl}/v1/models/tiny/classify`, { method: 'POST', body: form, headers: { 'x-request-id': 'test-req-1' } });
   assert.equal(res.status, 200);
   const body = (await res.json()) as { predictions: unknown[] };
