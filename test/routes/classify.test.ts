@@ -23,7 +23,7 @@ test('every input form gives the same answer for the same image', async (t) => {
     () => request(app.server).post(url).send({ image: `data:image/png;base64,${png.toString('base64')}` }),
     () => request(app.server).post(url).send({ image: pixelArray(8, 8, (y, x) => Math.round((255 * (y * 8 + x)) / 63) / 255) }),
   ];
-  const answers = [];
+  const answers: { index: number; probability: number }[][] = [];
   for (const send of forms) {
     const res = await send();
     assert.equal(res.status, 200, res.text);
@@ -32,9 +32,9 @@ test('every input form gives the same answer for the same image', async (t) => {
     answers.push(res.body.predictions);
   }
   for (const a of answers.slice(1)) {
-    a.forEach((p: { index: number; probability: number }, i: number) => {
-      assert.equal(p.index, answers[0][i].index);
-      assert.ok(Math.abs(p.probability - answers[0][i].probability) < 1e-5);
+    a.forEach((p, i) => {
+      assert.equal(p.index, answers[0]![i]!.index);
+      assert.ok(Math.abs(p.probability - answers[0]![i]!.probability) < 1e-5);
     });
   }
 });
@@ -123,13 +123,13 @@ test('classify leaves no tensor behind', async (t) => {
 test('concurrent requests are answered correctly through the dynamic batcher', async (t) => {
   const { app } = await build(t, { argv: ['--batch-max-wait-ms', '20'] });
   const images = Array.from({ length: 12 }, (_, i) => pixelArray(8, 8, (y, x) => ((x + y + i) % 9) / 9));
-  const alone = [];
+  const alone: { index: number; probability: number }[][] = [];
   for (const image of images) alone.push((await request(app.server).post(url).send({ image })).body.predictions);
   const together = await Promise.all(images.map((image) => request(app.server).post(url).send({ image })));
   together.forEach((res, i) => {
     assert.equal(res.status, 200);
-    assert.equal(res.body.predictions[0].index, alone[i][0].index);
-    assert.ok(Math.abs(res.body.predictions[0].probability - alone[i][0].probability) < 1e-5);
+    assert.equal(res.body.predictions[0].index, alone[i]![0]!.index);
+    assert.ok(Math.abs(res.body.predictions[0].probability - alone[i]![0]!.probability) < 1e-5);
   });
   const metrics = await request(app.server).get('/metrics');
   const sizes = metrics.text.match(/gradlab_batch_size_sum\{model="tiny"\} (\d+)/);
