@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';
 import { encodeGrey } from '../helpers/images.ts';
-import { spawnServer, startServer, waitReady } from '../helpers/server-process.ts';
+import { spawnServer, startServer, waitReady } from '../../scripts/lib/server-process.ts';
 
 test('a real server process: listens, becomes ready, classifies over fetch, logs JSON with request ids, stops on SIGTERM', async (t) => {
   const fixture = await writeFixtureModel('tiny');

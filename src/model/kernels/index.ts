@@ -2,9 +2,70 @@
  * Gradient kernels that the stock tfjs wasm backend lacks or runs slowly, registered by gradlab
  * at start-up for the wasm backend only. Each kernel is built from fast existing wasm ops so that
  * no gradient request falls back to a slow loop or fails with "Kernel 'X' not registered".
+ *
+ * Missing on stock wasm (added): Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput,
+ * DepthwiseConv2dNativeBackpropFilter, UnsortedSegmentSum.
+ * Slow on stock wasm (replaced): Conv2DBackpropInput (the stock one is a plain loop; it stays
+ * reachable through `stockWasmKernel` for fallbacks and benchmarks).
  */
+import * as tf from '@tensorflow/tfjs';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { clearConv2DBackpropInputCache, conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.ts';
+import {
+  clearDepthwiseBackpropInputCache, depthwiseConv2dNativeBackpropInputConfig,
+} from './depthwise-conv2d-backprop-input.ts';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
+import { captureStockKernel, recordedStockKernel } from './wasm-ops.ts';
 
-/** Registers gradlab's wasm gradient kernels; returns the names of the kernels it registered. */
+const GRADLAB_KERNELS: tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  unsortedSegmentSumConfig,
+];
+
+/** Names of the kernels gradlab puts on the wasm backend. */
+export const GRADLAB_WASM_KERNEL_NAMES: readonly string[] = GRADLAB_KERNELS.map((k) => k.kernelName);
+
+/**
+ * Registers gradlab's wasm gradient kernels; returns the names of the kernels it registered.
+ *
+ * Idempotent: a kernel already registered by gradlab is left alone, so a second call registers
+ * nothing new and returns the same list (the gradlab kernels in place). A stock kernel of the same
+ * name is recorded (for fallbacks and benchmarks) and then replaced.
+ */
 export function registerWasmGradientKernels(): string[] {
-  return [];
+  for (const config of GRADLAB_KERNELS) {
+    const current = tf.getKernel(config.kernelName, 'wasm');
+    if (current?.kernelFunc === config.kernelFunc) continue;
+    if (current) {
+      captureStockKernel(config.kernelName);
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    }
+    tf.registerKernel(config);
+  }
+  return [...GRADLAB_WASM_KERNEL_NAMES];
+}
+
+/**
+ * Releases the weight-derived filters the input-gradient kernels cache (they are also released
+ * automatically once their weights are disposed). For tests and after unloading models.
+ */
+export function clearWasmGradientKernelCaches(): void {
+  clearConv2DBackpropInputCache();
+  clearDepthwiseBackpropInputCache();
+}
+
+/**
+ * The stock wasm kernel function `name` as it was before gradlab replaced it; undefined where
+ * stock wasm has none (the kernels gradlab adds). For benchmarks and comparisons.
+ */
+export function stockWasmKernel(name: string): tf.KernelFunc | undefined {
+  const recorded = recordedStockKernel(name);
+  if (recorded) return recorded as unknown as tf.KernelFunc;
+  const current = tf.getKernel(name, 'wasm');
+  if (!current || GRADLAB_KERNELS.some((k) => k.kernelFunc === current.kernelFunc)) return undefined;
+  return current.kernelFunc;
 }
