@@ -2,9 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { REPO_ROOT } from '../../scripts/lib/server-process.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';
 import { encodeGrey } from '../helpers/images.ts';
 import { spawnServer, startServer, waitReady } from '../../scripts/lib/server-process.ts';
+
+/** Runs the Docker images' HEALTHCHECK command (docker/healthcheck.mjs) against a port. */
+function runHealthcheck(port: string): number | null {
+  return spawnSync(process.execPath, ['docker/healthcheck.mjs'], { cwd: REPO_ROOT, env: { ...process.env, PORT: port } }).status;
+}
 
 test('a real server process: listens, becomes ready, classifies over fetch, logs JSON with request ids, stops on SIGTERM', async (t) => {
   const fixture = await writeFixtureModel('tiny');
@@ -22,7 +29,11 @@ test('a real server process: listens, becomes ready, classifies over fetch, logs
   const body = (await res.json()) as { predictions: unknown[] };
   assert.equal(body.predictions.length, 3);
 
+  const port = new URL(server.baseUrl).port;
+  assert.equal(runHealthcheck(port), 0, 'the Docker HEALTHCHECK command passes against a ready server');
+
   assert.equal(await server.stop(), 0, 'graceful shutdown exits 0');
+  assert.equal(runHealthcheck(port), 1, 'and fails once it is gone');
   const lines = server.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
   assert.ok(lines.some((l) => l.msg?.startsWith('compute backend: wasm')), 'the backend is logged');
   assert.ok(lines.some((l) => l.reqId === 'test-req-1'), 'request logs carry the request id');

@@ -1,0 +1,16 @@
+/**
+ * `npm run bench [-- section...]`: gradlab's benchmarks, each printing a Markdown table.
+ * Sections: `http` (serving throughput and latency, batching on/off). Default: all.
+ */
+import { benchHttp } from './bench-http.ts';
+
+const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp };
+
+const wanted = process.argv.slice(2);
+for (const name of wanted) {
+  if (!SECTIONS[name]) {
+    console.error(`unknown bench section '${name}' (known: ${Object.keys(SECTIONS).join(', ')})`);
+    process.exit(2);
+  }
+}
+for (const name of wanted.length ? wanted : Object.keys(SECTIONS)) await SECTIONS[name]!();
