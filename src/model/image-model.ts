@@ -36,7 +36,11 @@ export class ImageModel {
   /** Class scores before softmax, [N, classes]. For probability-output models: log-probabilities. */
   logits(x: tf.Tensor4D): tf.Tensor2D {
     const out = this.net.predict(x) as tf.Tensor | tf.Tensor[];
-    const y = Array.isArray(out) ? out[0]! : out;
+    return this.logitsFromOutput(Array.isArray(out) ? out[0]! : out);
+  }
+
+  /** The network's raw output → logits (probability outputs become log-probabilities). */
+  logitsFromOutput(y: tf.Tensor): tf.Tensor2D {
     if (this.manifest.output === 'probabilities') return tf.log(tf.maximum(y, 1e-30)) as tf.Tensor2D;
     return y as tf.Tensor2D;
   }

@@ -1,0 +1,16 @@
+/**
+ * Vanilla gradient ("saliency", Simonyan et al. 2014): ∂ score(target | x) / ∂x, signed, with
+ * respect to the input in the model's value range; the score is log p(target | x) by default or
+ * the logit with `score: "logit"`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AttributionMethod } from './method.ts';
+import { classScoreSum, type ScoreKind } from './score.ts';
+
+/** Gradient of the summed target scores of `forward(x)` (logits) with respect to x. */
+export function scoreGradient(forward: (x: tf.Tensor4D) => tf.Tensor2D, x: tf.Tensor4D, targets: number[], score: ScoreKind): tf.Tensor4D {
+  return tf.grad((input: tf.Tensor) => classScoreSum(forward(input as tf.Tensor4D), targets, score))(x) as tf.Tensor4D;
+}
+
+export const gradient: AttributionMethod = ({ model }, x, { targets, score }) =>
+  scoreGradient((input) => model.logits(input), x, targets, score);

@@ -1,0 +1,27 @@
+/**
+ * The one interface every explanation method implements (Captum's `attribute`): given the model,
+ * a batch x [N, H, W, C] and one target class per image, return a map tensor [N, H, W, C] (or
+ * [N, H, W, 1] for Grad-CAM). Methods run inside the caller's `tf.tidy`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { ImageModel } from '../model/image-model.ts';
+import type { LayerWalk } from './layer-walk.ts';
+import type { ScoreKind } from './score.ts';
+
+export interface MethodContext {
+  model: ImageModel;
+  /** Present for sequential Layers models; guided backprop and Grad-CAM need it. */
+  walk: LayerWalk | undefined;
+}
+
+export interface MethodOptions {
+  targets: number[];
+  score: ScoreKind;
+  /** Grad-CAM: index of the layer whose activations are weighted. */
+  layerIndex?: number;
+  /** Integrated gradients: the baseline image [H, W, C] and the number of steps. */
+  baseline?: tf.Tensor3D;
+  steps?: number;
+}
+
+export type AttributionMethod = (ctx: MethodContext, x: tf.Tensor4D, options: MethodOptions) => tf.Tensor4D;
