@@ -13,6 +13,7 @@ import { initBackend } from '../src/model/backend.ts';
 import { ModelRegistry } from '../src/model/registry.ts';
 import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';
+import { ExplainParams } from '../routes/schemas/explain.ts';
 
 type Doc = { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
 const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as Doc;
@@ -66,6 +67,16 @@ test('black-box mode serves a subset of the documented routes', async () => {
   assert.ok(!served.has('GET /docs'));
 });
 
+/** The literal values a schema allows (TypeBox unions of literals, OpenAPI enums), sorted; undefined if open. */
+function allowedValues(schema: Record<string, unknown>): string[] | undefined {
+  if (Array.isArray(schema.enum)) return [...(schema.enum as string[])].sort();
+  if (schema.const !== undefined) return [String(schema.const)];
+  const options = (schema.anyOf ?? schema.oneOf) as Record<string, unknown>[] | undefined;
+  if (!options) return undefined;
+  const values = options.map(allowedValues);
+  return values.every((v) => v) ? values.flat().map(String).sort() : undefined;
+}
+
 /** The document's request schema must list the same parameters, types and bounds as the route's TypeBox schema. */
 function assertSameParameters(schemaName: string, typebox: TObject, imageFields: string[]) {
   const documented = doc.components.schemas[schemaName]?.properties ?? {};
@@ -74,12 +85,14 @@ function assertSameParameters(schemaName: string, typebox: TObject, imageFields:
   for (const name of names) {
     const d = documented[name]!;
     const s = typebox.properties[name] as Record<string, unknown>;
-    for (const key of ['type', 'minimum', 'maximum', 'enum']) {
+    for (const key of ['type', 'minimum', 'maximum']) {
       assert.deepEqual(d[key], s[key], `${schemaName}.${name}.${key}`);
     }
+    assert.deepEqual(allowedValues(d), allowedValues(s), `${schemaName}.${name}: allowed values`);
   }
 }
 
 test('request parameters agree with the route schemas', () => {
   assertSameParameters('ClassifyRequest', ClassifyParams, ['image', 'images']);
+  assertSameParameters('ExplainRequest', ExplainParams, ['image', 'images']);
 });

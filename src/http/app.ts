@@ -10,6 +10,7 @@ import type { BackendInfo } from '../model/backend.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { classifyRoutes } from '../../routes/classify.ts';
 import { docsRoutes } from '../../routes/docs.ts';
+import { explainRoutes } from '../../routes/explain.ts';
 import { healthRoutes } from '../../routes/health.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
@@ -86,7 +87,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(modelRoutes, ctx);
   await app.register(classifyRoutes, ctx);
   // Black-box mode hides everything that is not needed to query the model.
-  if (config.mode === 'whitebox') await app.register(docsRoutes);
+  if (config.mode === 'whitebox') {
+    await app.register(docsRoutes);
+    await app.register(explainRoutes, ctx);
+  }
 
   app.addHook('onClose', async () => registry.dispose());
   return app;

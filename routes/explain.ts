@@ -1,0 +1,65 @@
+/**
+ * `POST /v1/models/:model/explain`: which pixels move a class score. Validates, decodes the
+ * image(s) and the IG baseline, calls the explanation driver, serialises maps as exact floats plus
+ * a PNG (or answers the PNG alone for `Accept: image/png`).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { Deadline } from '../src/deadline.ts';
+import { explainImages, type Explanation, type ExplainRequest } from '../src/explain/explain.ts';
+import { toModelInput } from '../src/images/decode.ts';
+import type { ImageModel } from '../src/model/image-model.ts';
+import type { Limits } from '../src/config.ts';
+import type { AppContext } from '../src/http/context.ts';
+import { requireSingleForPng, wantsPng } from '../src/http/accept.ts';
+import { decodeRequestImages } from '../src/http/decode-request.ts';
+import { checkSteps } from '../src/http/limits.ts';
+import { readImageRequest } from '../src/http/request-images.ts';
+import { ModelParams } from './schemas/common.ts';
+import { ExplainParams } from './schemas/explain.ts';
+
+async function decodeBaseline(baseline: ExplainParams['baseline'], model: ImageModel, limits: Limits): Promise<Float32Array | undefined> {
+  if (baseline === undefined || baseline === 'black') return undefined;
+  if (baseline === 'white') return new Float32Array(model.pixelsPerImage).fill(model.manifest.input.range[1]);
+  return toModelInput(baseline, model.manifest.input, limits, 'baseline');
+}
+
+export function serialiseExplanation(e: Explanation) {
+  return {
+    method: e.method,
+    ...(e.base ? { base: e.base } : {}),
+    score: e.score,
+    target: e.target,
+    prediction: e.prediction,
+    ...(e.layer ? { layer: e.layer } : {}),
+    ...(e.completeness ? { completeness: e.completeness } : {}),
+    map: { shape: e.map.shape, data: Array.from(e.map.data) },
+    rendering: e.rendering,
+    png: e.png.toString('base64'),
+  };
+}
+
+export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
+  app.post<{ Params: Static<typeof ModelParams> }>(
+    '/v1/models/:model/explain',
+    { schema: { params: ModelParams } },
+    async (request, reply) => {
+      const name = request.params.model;
+      const model = ctx.registry.get(name);
+      const { limits } = ctx.config;
+      const req = await readImageRequest<ExplainParams>(request, ExplainParams, limits.maxBatchSize);
+      const { baseline, ...params } = req.params;
+      checkSteps(limits, 'steps', params.steps);
+      checkSteps(limits, 'samples', params.samples);
+      const png = wantsPng(request);
+      if (png) requireSingleForPng(req.images.length);
+      const inputs = await decodeRequestImages(req.images, model, limits);
+      const decodedBaseline = await decodeBaseline(baseline, model, limits);
+      const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
+      const results = await explainImages(model, inputs, explainRequest, new Deadline(limits.requestTimeoutMs));
+      if (png) return reply.type('image/png').send(results[0]!.png);
+      if (!req.batch) return { model: name, ...serialiseExplanation(results[0]!) };
+      return { model: name, results: results.map(serialiseExplanation) };
+    },
+  );
+};

@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import request from 'supertest';
+import { build } from '../helpers/build.ts';
+import { encodeGrey, pixelArray } from '../helpers/images.ts';
+
+const url = '/v1/models/tiny/explain';
+const image = pixelArray(8, 8, (y, x) => ((y * 3 + x * 5) % 11) / 11);
+const other = pixelArray(8, 8, (y, x) => ((y + x) % 4) / 4);
+
+test('every method answers a map of exact floats, a target, a prediction and a PNG', async (t) => {
+  const { app } = await build(t);
+  for (const method of ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam', 'smoothgrad', 'integrated-gradients']) {
+    const res = await request(app.server).post(url).send({ image, method, samples: 4, steps: 16 });
+    assert.equal(res.status, 200, `${method}: ${res.text}`);
+    const body = res.body;
+    assert.equal(body.model, 'tiny');
+    assert.equal(body.method, method);
+    assert.equal(body.target.index, body.prediction[0].index, 'default target: the predicted class');
+    assert.equal(body.target.label, ['circle', 'square', 'triangle'][body.target.index]);
+    assert.deepEqual(body.map.shape, method.endsWith('gradcam') && method === 'gradcam' ? [8, 8, 1] : [8, 8, 1]);
+    assert.equal(body.map.data.length, 64);
+    assert.ok(body.map.data.every((v: unknown) => typeof v === 'number' && Number.isFinite(v)));
+    assert.ok(body.map.data.some((v: number) => v !== 0), `${method}: map is not all zero`);
+    const png = Buffer.from(body.png, 'base64');
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    if (method === 'integrated-gradients') assert.ok(body.completeness.relativeError < 0.05);
+    if (method === 'smoothgrad') assert.equal(body.base, 'gradient');
+  }
+});
+
+test('targets by index or label; Accept: image/png answers the PNG alone; batches answer results', async (t) => {
+  const { app } = await build(t);
+  const byIndex = await request(app.server).post(url).send({ image, method: 'gradient', target: 1 });
+  const byLabel = await request(app.server).post(url).send({ image, method: 'gradient', target: 'square' });
+  assert.deepEqual(byIndex.body.target, { index: 1, label: 'square' });
+  assert.deepEqual(byIndex.body.map, byLabel.body.map);
+  const logit = await request(app.server).post(url).send({ image, method: 'gradient', target: 1, score: 'logit' });
+  assert.equal(logit.body.score, 'logit');
+  assert.notDeepEqual(logit.body.map.data, byIndex.body.map.data);
+
+  const png = await request(app.server).post(url).set('accept', 'image/png').send({ image, method: 'gradcam', overlay: true, scale: 2 });
+  assert.equal(png.status, 200);
+  assert.equal(png.headers['content-type'], 'image/png');
+  assert.equal(png.body.subarray(1, 4).toString(), 'PNG');
+  assert.equal(png.body.readUInt32BE(16), 16, 'scale 2 doubles the 8-pixel width');
+
+  const batch = await request(app.server).post(url).send({ images: [image, other], method: 'gradient' });
+  assert.equal(batch.status, 200);
+  assert.equal(batch.body.results.length, 2);
+  const multipart = await request(app.server).post(url).field('method', 'gradcam').field('target', 'circle').attach('image', await encodeGrey(8, 8, 'png'), 'x.png');
+  assert.equal(multipart.status, 200, multipart.text);
+  assert.deepEqual(multipart.body.target, { index: 0, label: 'circle' });
+  const ig = await request(app.server).post(url).send({ image, method: 'integrated-gradients', baseline: 'white', steps: 32 });
+  assert.equal(ig.status, 200);
+  const igArray = await request(app.server).post(url).send({ image, method: 'integrated-gradients', baseline: pixelArray(8, 8, () => 1), steps: 32 });
+  assert.deepEqual(igArray.body.map, ig.body.map);
+});
+
+test('interleaved guided and plain requests give exactly what they give alone', async (t) => {
+  const { app } = await build(t);
+  const send = (method: string, img = image) => request(app.server).post(url).send({ image: img, method, target: 2 });
+  const aloneGuided = (await send('guided-backprop')).body.map.data;
+  const alonePlain = (await send('gradient')).body.map.data;
+  const aloneGuidedOther = (await send('guided-backprop', other)).body.map.data;
+  assert.notDeepEqual(aloneGuided, alonePlain);
+  const mixed = await Promise.all([send('gradient'), send('guided-backprop'), send('gradient'), send('guided-backprop', other), send('gradient'), send('guided-gradcam')]);
+  assert.deepEqual(mixed[0]!.body.map.data, alonePlain);
+  assert.deepEqual(mixed[1]!.body.map.data, aloneGuided);
+  assert.deepEqual(mixed[2]!.body.map.data, alonePlain);
+  assert.deepEqual(mixed[3]!.body.map.data, aloneGuidedOther);
+  assert.deepEqual(mixed[4]!.body.map.data, alonePlain);
+  const plainAfter = (await send('gradient')).body.map.data;
+  assert.deepEqual(plainAfter, alonePlain, 'no override survives a guided request');
+});
+
+test('every bad parameter answers 400 naming it', async (t) => {
+  const { app } = await build(t, { argv: ['--max-steps', '100'] });
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ image }, 'method', /method/],
+    [{ image, method: 'magic' }, 'method', /method/],
+    [{ image, method: 'gradient', target: 7 }, 'target', /out of range/],
+    [{ image, method: 'gradient', target: 'hexagon' }, 'target', /unknown label/],
+    [{ image, method: 'gradient', target: -1 }, 'target', /target/],
+    [{ image, method: 'gradient', score: 'prob' }, 'score', /score/],
+    [{ image, method: 'gradcam', layer: 'conv9' }, 'layer', /no layer named 'conv9'/],
+    [{ image, method: 'smoothgrad', base: 'smoothgrad' }, 'base', /base/],
+    [{ image, method: 'smoothgrad', samples: 0 }, 'samples', /samples/],
+    [{ image, method: 'smoothgrad', samples: 101 }, 'samples', /over the configured maximum of 100/],
+    [{ image, method: 'smoothgrad', noise: 2 }, 'noise', /noise/],
+    [{ image, method: 'integrated-gradients', steps: 101 }, 'steps', /over the configured maximum/],
+    [{ image, method: 'integrated-gradients', baseline: [[1]] }, 'baseline', /baseline/],
+    [{ image, method: 'gradient', overlay: 'yes' }, 'overlay', /overlay/],
+    [{ image, method: 'gradient', scale: 99 }, 'scale', /scale/],
+    [{ image, method: 'gradient', colour: 1 }, 'colour', /colour/],
+  ];
+  for (const [body, field, message] of cases) {
+    const res = await request(app.server).post(url).send(body);
+    assert.equal(res.status, 400, `${field}: ${res.text}`);
+    assert.equal(res.body.error.field, field, res.text);
+    assert.match(res.body.error.message, message);
+  }
+  const notImage = await request(app.server).post(url).send({ image, method: 'integrated-gradients', baseline: 'grey' });
+  assert.equal(notImage.status, 415, 'a baseline string that is neither black, white nor an image');
+  assert.equal(notImage.body.error.field, 'baseline');
+  const png = await request(app.server).post(url).set('accept', 'image/png').send({ images: [image, image], method: 'gradient' });
+  assert.equal(png.status, 400);
+  assert.equal(png.body.error.field, 'images');
+});
+
+test('explain leaves no tensor behind', async (t) => {
+  const { app } = await build(t);
+  await request(app.server).post(url).send({ image, method: 'gradient' });
+  const before = tf.memory().numTensors;
+  for (const method of ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam', 'smoothgrad', 'integrated-gradients']) {
+    await request(app.server).post(url).send({ images: [image, other], method, samples: 3, steps: 8 });
+    await request(app.server).post(url).send({ image, method, target: 'nope' });
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
