@@ -14,6 +14,7 @@ import { ModelRegistry } from '../src/model/registry.ts';
 import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';
 import { ExplainParams } from '../routes/schemas/explain.ts';
+import { VisualizeParams } from '../routes/schemas/visualize.ts';
 
 type Doc = { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
 const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as Doc;
@@ -85,7 +86,7 @@ function assertSameParameters(schemaName: string, typebox: TObject, imageFields:
   for (const name of names) {
     const d = documented[name]!;
     const s = typebox.properties[name] as Record<string, unknown>;
-    for (const key of ['type', 'minimum', 'maximum']) {
+    for (const key of ['type', 'minimum', 'maximum', 'exclusiveMinimum', 'minItems', 'maxItems']) {
       assert.deepEqual(d[key], s[key], `${schemaName}.${name}.${key}`);
     }
     assert.deepEqual(allowedValues(d), allowedValues(s), `${schemaName}.${name}: allowed values`);
@@ -95,4 +96,5 @@ function assertSameParameters(schemaName: string, typebox: TObject, imageFields:
 test('request parameters agree with the route schemas', () => {
   assertSameParameters('ClassifyRequest', ClassifyParams, ['image', 'images']);
   assertSameParameters('ExplainRequest', ExplainParams, ['image', 'images']);
+  assertSameParameters('VisualizeRequest', VisualizeParams, []);
 });

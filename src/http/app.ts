@@ -11,6 +11,7 @@ import type { ModelRegistry } from '../model/registry.ts';
 import { classifyRoutes } from '../../routes/classify.ts';
 import { docsRoutes } from '../../routes/docs.ts';
 import { explainRoutes } from '../../routes/explain.ts';
+import { visualizeRoutes } from '../../routes/visualize.ts';
 import { healthRoutes } from '../../routes/health.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
@@ -90,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.mode === 'whitebox') {
     await app.register(docsRoutes);
     await app.register(explainRoutes, ctx);
+    await app.register(visualizeRoutes, ctx);
   }
 
   app.addHook('onClose', async () => registry.dispose());

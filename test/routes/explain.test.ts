@@ -119,3 +119,23 @@ test('explain leaves no tensor behind', async (t) => {
   }
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('visualize answers the image, its PNG, predictions and snapshots; 400s name the field', async (t) => {
+  const { app } = await build(t, { argv: ['--max-steps', '50'] });
+  const res = await request(app.server).post('/v1/models/tiny/visualize').send({ target: 'square', steps: 20, snapshotEvery: 10, seed: 2 });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.image.shape, [8, 8, 1]);
+  assert.equal(res.body.image.data.length, 64);
+  assert.equal(res.body.predictions.length, 3);
+  assert.deepEqual(res.body.snapshots.map((s: { step: number }) => s.step), [10]);
+  assert.equal(Buffer.from(res.body.png, 'base64').subarray(1, 4).toString(), 'PNG');
+  const again = await request(app.server).post('/v1/models/tiny/visualize').send({ target: 'square', steps: 20, snapshotEvery: 10, seed: 2 });
+  assert.deepEqual(again.body.image, res.body.image, 'seeded');
+  const png = await request(app.server).post('/v1/models/tiny/visualize').set('accept', 'image/png').send({ layer: 'conv1', channel: 1, steps: 5 });
+  assert.equal(png.headers['content-type'], 'image/png');
+  for (const [body, field] of [[{ target: 1, steps: 51 }, 'steps'], [{ target: 1, learningRate: 0 }, 'learningRate'], [{ target: 1, position: [1] }, 'position'], [{ layer: 'conv1', channel: 9 }, 'channel'], [{}, 'target'], [{ target: 1, jitter: 'a' }, 'jitter']] as const) {
+    const bad = await request(app.server).post('/v1/models/tiny/visualize').send(body);
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.error.field, field);
+  }
+});

@@ -1,0 +1,46 @@
+/**
+ * `POST /v1/models/:model/visualize`: activation maximisation for a class or a unit, from seeded
+ * noise. Validates, calls the core, serialises the image as exact floats plus PNGs (or the PNG
+ * alone for `Accept: image/png`).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { Deadline } from '../src/deadline.ts';
+import { visualize } from '../src/explain/visualize.ts';
+import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
+import type { AppContext } from '../src/http/context.ts';
+import { wantsPng } from '../src/http/accept.ts';
+import { checkSteps } from '../src/http/limits.ts';
+import { checkParams } from '../src/http/request-images.ts';
+import { ModelParams } from './schemas/common.ts';
+import { VisualizeParams } from './schemas/visualize.ts';
+
+export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
+  app.post<{ Params: Static<typeof ModelParams> }>(
+    '/v1/models/:model/visualize',
+    { schema: { params: ModelParams } },
+    async (request, reply) => {
+      const name = request.params.model;
+      const model = ctx.registry.get(name);
+      const params = checkParams<VisualizeParams>(VisualizeParams, request.body ?? {});
+      checkSteps(ctx.config.limits, 'steps', params.steps);
+      const { scale: requestedScale, position, ...rest } = params;
+      const result = await visualize(model, { ...rest, ...(position ? { position: position as [number, number] } : {}) }, new Deadline(ctx.config.limits.requestTimeoutMs));
+      const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
+      const png = (image: Float32Array) => rgbToPng(inputToRgb(image, model.inputShape, model.manifest.input.range), scale);
+      if (wantsPng(request)) return reply.type('image/png').send(await png(result.image));
+      return {
+        model: name,
+        objective: result.objective,
+        steps: result.steps,
+        finalObjective: result.finalObjective,
+        predictions: result.predictions,
+        image: { shape: [...model.inputShape], data: Array.from(result.image) },
+        png: (await png(result.image)).toString('base64'),
+        snapshots: await Promise.all(
+          result.snapshots.map(async (s) => ({ step: s.step, objective: s.objective, top: s.top, png: (await png(s.image)).toString('base64') })),
+        ),
+      };
+    },
+  );
+};
