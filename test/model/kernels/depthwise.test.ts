@@ -1,0 +1,167 @@
+/**
+ * gradlab's wasm DepthwiseConv2dNativeBackpropInput / BackpropFilter against the cpu backend:
+ * gradients of depthwiseConv2d over shapes, strides, paddings, batch sizes, channel counts and
+ * channel multipliers; dilated filters through the kernels directly (tfjs's gradient of a dilated
+ * depthwise conv is not implemented, but the kernels accept dilations); no tensor leaked.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../../../src/model/backend.ts';
+
+type Pad = 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]];
+type Shape4 = [number, number, number, number];
+
+interface Case {
+  x: Shape4;
+  filter: Shape4; // [kh, kw, C, multiplier]
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const TOLERANCE = 1e-5;
+
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
+  assert.equal(actual.length, expected.length);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return maxDiff / Math.max(maxRef, 1e-6);
+}
+
+async function depthwiseGradient(backend: string, c: Case, wrt: 'x' | 'filter'): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const x = tf.tensor4d(values(size(c.x), 1), c.x);
+  const filter = tf.tensor4d(values(size(c.filter), 2), c.filter);
+  const outShape = tf.depthwiseConv2d(x, filter, c.strides, c.pad).shape;
+  const weights = tf.tensor(values(size(outShape), 3), outShape);
+  const loss = (xv: tf.Tensor4D, fv: tf.Tensor4D) =>
+    tf.depthwiseConv2d(xv, fv, c.strides, c.pad).mul(weights).sum();
+
+  const tensorsBefore = tf.memory().numTensors;
+  const grad = wrt === 'x'
+    ? tf.grad((xv: tf.Tensor) => loss(xv as tf.Tensor4D, filter))(x)
+    : tf.grad((fv: tf.Tensor) => loss(x, fv as tf.Tensor4D))(filter);
+  assert.deepEqual(grad.shape, wrt === 'x' ? c.x : c.filter);
+  const data = (await grad.data()) as Float32Array;
+  grad.dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore, `${backend}: the gradient call leaked tensors`);
+  tf.dispose([x, filter, weights]);
+  return data;
+}
+
+const explicit = (t: number, b: number, l: number, r: number): Pad => [[0, 0], [t, b], [l, r], [0, 0]];
+
+const CASES: Case[] = [];
+for (const strides of [1, 2] as const) {
+  for (const pad of ['valid', 'same', explicit(1, 0, 2, 1)] as Pad[]) {
+    CASES.push(
+      { x: [1, 7, 7, 1], filter: [3, 3, 1, 1], strides, pad },
+      { x: [2, 8, 9, 3], filter: [3, 3, 3, 1], strides, pad },
+      { x: [3, 10, 6, 4], filter: [5, 2, 4, 2], strides, pad },
+      { x: [2, 6, 6, 8], filter: [1, 1, 8, 3], strides, pad },
+      { x: [4, 12, 12, 16], filter: [3, 3, 16, 1], strides, pad },
+    );
+  }
+}
+CASES.push(
+  { x: [2, 9, 11, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: 'same' },
+  { x: [1, 28, 28, 32], filter: [3, 3, 32, 1], strides: 2, pad: 'same' }, // MobileNet-like block
+  { x: [8, 14, 14, 8], filter: [3, 3, 8, 1], strides: 1, pad: 'same' },
+  { x: [1, 5, 5, 2], filter: [2, 2, 2, 1], strides: 2, pad: explicit(3, 0, 0, 3) }, // pad > kernel - 1
+);
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+for (const wrt of ['filter', 'x'] as const) {
+  const kernel = wrt === 'filter' ? 'DepthwiseConv2dNativeBackpropFilter' : 'DepthwiseConv2dNativeBackpropInput';
+  for (const c of CASES) {
+    test(`${kernel} x=${c.x} filter=${c.filter} strides=${c.strides} pad=${JSON.stringify(c.pad)}`, async () => {
+      const expected = await depthwiseGradient('cpu', c, wrt);
+      const actual = await depthwiseGradient('wasm', c, wrt);
+      const error = maxRelativeError(actual, expected);
+      assert.ok(error <= TOLERANCE, `max relative error ${error}`);
+    });
+  }
+}
+
+/**
+ * Runs a backprop kernel directly (dilations > 1 are unreachable through tf.grad). The cpu
+ * kernels ignore dilations, so the reference runs undilated with the zero-expanded filter
+ * ((k - 1) * d + 1 taps, zeros between) and, for the filter gradient, keeps every d-th tap.
+ */
+async function runBackpropKernel(
+  backend: 'cpu' | 'wasm',
+  kernel: 'DepthwiseConv2dNativeBackpropInput' | 'DepthwiseConv2dNativeBackpropFilter',
+  x: Shape4, filter: Shape4, dilation: number, pad: Pad,
+): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const [kh, kw, c, m] = filter;
+  const expanded: Shape4 = [(kh - 1) * dilation + 1, (kw - 1) * dilation + 1, c, m];
+  const info = tf.backend_util.computeConv2DInfo(x, filter, 1, dilation, pad, undefined, true);
+  const dy = tf.tensor4d(values(size(info.outShape), 5), info.outShape);
+  const useExpanded = backend === 'cpu';
+  const attrs = { strides: 1, dilations: useExpanded ? 1 : dilation, pad };
+  const before = tf.memory().numTensors;
+  let data: Float32Array;
+  if (kernel === 'DepthwiseConv2dNativeBackpropInput') {
+    const taps = values(size(filter), 6);
+    let fValues = taps;
+    if (useExpanded) {
+      fValues = new Float32Array(size(expanded));
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < c * m; k++) {
+        fValues[((i * dilation) * expanded[1] + j * dilation) * c * m + k] = taps[(i * kw + j) * c * m + k];
+      }
+    }
+    const f = tf.tensor4d(fValues, useExpanded ? expanded : filter);
+    const out = tf.engine().runKernel(kernel, { dy, filter: f }, { ...attrs, inputShape: x }) as tf.Tensor;
+    data = (await out.data()) as Float32Array;
+    tf.dispose([f, out]);
+  } else {
+    const xt = tf.tensor4d(values(size(x), 6), x);
+    const filterShape = useExpanded ? expanded : filter;
+    const out = tf.engine().runKernel(kernel, { x: xt, dy }, { ...attrs, filterShape }) as tf.Tensor;
+    const full = (await out.data()) as Float32Array;
+    tf.dispose([xt, out]);
+    data = full;
+    if (useExpanded) {
+      data = new Float32Array(size(filter));
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < c * m; k++) {
+        data[(i * kw + j) * c * m + k] = full[((i * dilation) * expanded[1] + j * dilation) * c * m + k];
+      }
+    }
+  }
+  dy.dispose();
+  assert.equal(tf.memory().numTensors, before - 1);
+  return data;
+}
+
+for (const kernel of ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] as const) {
+  for (const pad of ['valid', 'same'] as Pad[]) {
+    test(`${kernel} with dilations 2, pad ${pad}`, async () => {
+      const expected = await runBackpropKernel('cpu', kernel, [2, 11, 10, 3], [3, 3, 3, 2], 2, pad);
+      const actual = await runBackpropKernel('wasm', kernel, [2, 11, 10, 3], [3, 3, 3, 2], 2, pad);
+      assert.ok(maxRelativeError(actual, expected) <= TOLERANCE, `max relative error ${maxRelativeError(actual, expected)}`);
+    });
+  }
+}
