@@ -1,6 +1,7 @@
 /** Parameters of `POST /v1/models/:model/explain` besides the image(s). */
 import { Type, type Static } from '@sinclair/typebox';
 import { BASE_METHODS, EXPLAIN_METHODS } from '../../src/explain/explain.ts';
+import { IG_RULES } from '../../src/explain/integrated-gradients.ts';
 import { SCORE_KINDS } from '../../src/explain/score.ts';
 
 export const Target = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })], {
@@ -19,6 +20,7 @@ export const ExplainParams = Type.Object(
     seed: Type.Optional(Type.Integer({ minimum: 0 })),
     baseline: Type.Optional(Type.Union([Type.Literal('black'), Type.Literal('white'), Type.String(), Type.Array(Type.Unknown())])),
     steps: Type.Optional(Type.Integer({ minimum: 1 })),
+    rule: Type.Optional(Type.Union(IG_RULES.map((r) => Type.Literal(r)))),
     overlay: Type.Optional(Type.Boolean()),
     scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
   },

@@ -14,7 +14,7 @@ import type { ImageModel } from '../model/image-model.ts';
 import { gradcam, guidedGradcam } from './gradcam.ts';
 import { gradient } from './gradient.ts';
 import { guidedBackprop } from './guided-backprop.ts';
-import { DEFAULT_IG_STEPS, integratedGradients } from './integrated-gradients.ts';
+import { DEFAULT_IG_STEPS, integratedGradients, type IgRule } from './integrated-gradients.ts';
 import { layerWalk } from './layer-walk.ts';
 import type { AttributionMethod, MethodContext, MethodOptions } from './method.ts';
 import { classScores, type ScoreKind } from './score.ts';
@@ -66,6 +66,8 @@ export interface ExplainRequest {
   /** Integrated gradients: baseline image [H*W*C] (default: all pixels at the range minimum) and steps (default 64). */
   baseline?: Float32Array;
   steps?: number;
+  /** Integrated gradients: `adaptive` (default) or `uniform` path points. */
+  rule?: IgRule;
   /** Draw the rendering over the input image. */
   overlay?: boolean;
   /** PNG enlargement factor (default: about 224 px on the longer side). */
@@ -126,6 +128,7 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
     if (layerIndex < 0) throw badParameter('layer', `no layer named '${request.layer}'; layers: ${ctx.walk!.layers.map((l) => l.name).join(', ')}`);
   }
   if (request.baseline && baseMethod !== 'integrated-gradients') throw badParameter('baseline', 'applies only to integrated-gradients');
+  if (request.rule && baseMethod !== 'integrated-gradients') throw badParameter('rule', 'applies only to integrated-gradients');
 
   const probabilities = model.predictProbabilities(inputs);
   const targets = probabilities.map((p) => {
@@ -148,7 +151,7 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
     const result = tf.tidy(() => {
       const x = tf.tensor4d(inputs[i]!, [1, h, w, c]);
       const baseline = request.baseline ? tf.tensor3d(request.baseline, [h, w, c]) : undefined;
-      const options: MethodOptions = { targets: [targets[i]!], score, steps, ...(layerIndex !== undefined ? { layerIndex } : {}), ...(baseline ? { baseline } : {}) };
+      const options: MethodOptions = { targets: [targets[i]!], score, steps, ...(request.rule ? { rule: request.rule } : {}), ...(layerIndex !== undefined ? { layerIndex } : {}), ...(baseline ? { baseline } : {}) };
       const map = method(ctx, x, options);
       const extra: tf.Tensor[] = [];
       if (baseMethod === 'integrated-gradients' && request.method !== 'smoothgrad') {

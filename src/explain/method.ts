@@ -22,6 +22,8 @@ export interface MethodOptions {
   /** Integrated gradients: the baseline image [H, W, C] and the number of steps. */
   baseline?: tf.Tensor3D;
   steps?: number;
+  /** Integrated gradients: where the path points go (see integrated-gradients.ts). */
+  rule?: 'adaptive' | 'uniform';
 }
 
 export type AttributionMethod = (ctx: MethodContext, x: tf.Tensor4D, options: MethodOptions) => tf.Tensor4D;

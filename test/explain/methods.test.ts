@@ -87,6 +87,11 @@ test('integrated gradients are complete within 1% at 64 steps and report it', as
   // close to the input (small score difference) needs more steps for the same relative error.
   const [withBaseline] = await explainImages(model, [image8(4)], { method: 'integrated-gradients', baseline, steps: 256 });
   assert.ok(withBaseline!.completeness!.relativeError < 0.01, JSON.stringify(withBaseline!.completeness));
+  // The textbook uniform rule converges to the same attributions.
+  const [uniform] = await explainImages(model, [image8(4)], { method: 'integrated-gradients', baseline, steps: 512, rule: 'uniform' });
+  const [adaptive] = await explainImages(model, [image8(4)], { method: 'integrated-gradients', baseline, steps: 512 });
+  uniform!.map.data.forEach((v, i) => assert.ok(Math.abs(v - adaptive!.map.data[i]!) < 2e-3, `pixel ${i}: ${v} vs ${adaptive!.map.data[i]}`));
+  await assert.rejects(explainImages(model, [image8(4)], { method: 'gradient', rule: 'uniform' }), /rule: applies only to integrated-gradients/);
   model.dispose();
 });
 
