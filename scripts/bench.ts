@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- section...]`: gradlab's benchmarks, each printing a Markdown table.
- * Sections: `http` (serving throughput and latency, batching on/off). Default: all.
+ * Sections: `http` (serving throughput and latency, batching on/off), `explain` (ms per image per
+ * method). Default: all.
  */
+import { benchExplain } from './bench-explain.ts';
 import { benchHttp } from './bench-http.ts';
 
-const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp };
+const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp, explain: benchExplain };
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
