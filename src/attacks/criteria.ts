@@ -1,0 +1,46 @@
+/**
+ * What counts as success, as small objects (Foolbox `criteria.py`): untargeted misclassification
+ * of the true (or predicted) label, or targeted classification as a chosen class. Each also gives
+ * the loss that gradient attacks ascend: the cross-entropy of the true label (untargeted) or the
+ * log-probability of the target (targeted).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface Criterion {
+  targeted: boolean;
+  /** Per image: the true label (untargeted) or the target class (targeted). */
+  classes: number[];
+  /** Per-image loss [N] to maximise, from logits [N, K]. */
+  loss(logits: tf.Tensor2D): tf.Tensor1D;
+  /** Whether each image's predicted class counts as adversarial. */
+  isAdversarial(predicted: number, index: number): boolean;
+}
+
+function logProbOf(logits: tf.Tensor2D, classes: number[]): tf.Tensor1D {
+  const mask = tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1]);
+  return tf.sum(tf.mul(tf.logSoftmax(logits), mask), 1) as tf.Tensor1D;
+}
+
+export function misclassification(labels: number[]): Criterion {
+  return {
+    targeted: false,
+    classes: labels,
+    loss: (logits) => tf.neg(logProbOf(logits, labels)) as tf.Tensor1D,
+    isAdversarial: (predicted, i) => predicted !== labels[i],
+  };
+}
+
+export function targetedMisclassification(targets: number[]): Criterion {
+  return {
+    targeted: true,
+    classes: targets,
+    loss: (logits) => logProbOf(logits, targets),
+    isAdversarial: (predicted, i) => predicted === targets[i],
+  };
+}
+
+/** A criterion for a subset of the images (indices into the original batch). */
+export function subsetCriterion(criterion: Criterion, indices: number[]): Criterion {
+  const classes = indices.map((i) => criterion.classes[i]!);
+  return criterion.targeted ? targetedMisclassification(classes) : misclassification(classes);
+}
