@@ -209,6 +209,21 @@ async function candidates(
   return { adversarial: best!, iterations: restarts * settings.steps };
 }
 
+/**
+ * Checks a request without running it (norms, ε, method-specific fields, labels and targets), so
+ * that a streaming client gets a plain 400 before any event. `runAttack` checks the same again.
+ */
+export function checkAttackRequest(model: ImageModel, request: AttackRequest, images: number): void {
+  validate(model, request);
+  const labels = model.manifest.labels;
+  if (request.target !== undefined) resolveTarget(labels, request.target, 'target');
+  const given = request.label;
+  if (Array.isArray(given)) {
+    if (given.length !== images) throw badParameter('label', `has ${given.length} labels for ${images} images`);
+    given.forEach((l, i) => resolveTarget(labels, l, `label[${i}]`));
+  } else if (given !== undefined) resolveTarget(labels, given, 'label');
+}
+
 /** Runs the requested attack on each image, once per ε. */
 export async function runAttack(model: ImageModel, inputs: Float32Array[], request: AttackRequest, hooks: AttackHooks = {}): Promise<AttackReport> {
   const { norm, epsilons } = validate(model, request);

@@ -14,6 +14,7 @@ export class Metrics {
   readonly inference: client.Histogram<'model'>;
   readonly batchSize: client.Histogram<'model'>;
   readonly imagesClassified: client.Counter<'model'>;
+  readonly attackSteps: client.Counter<'model' | 'method'>;
 
   constructor() {
     const registers = [this.registry];
@@ -49,6 +50,12 @@ export class Metrics {
       name: 'gradlab_images_classified_total',
       help: 'Images classified, by model',
       labelNames: ['model'],
+      registers,
+    });
+    this.attackSteps = new client.Counter({
+      name: 'gradlab_attack_steps_total',
+      help: 'Attack iterations run (each a gradient step over the request batch), by model and method',
+      labelNames: ['model', 'method'],
       registers,
     });
     new client.Gauge({

@@ -1,0 +1,110 @@
+/**
+ * `POST /v1/models/:model/attack`: white-box adversarial examples (FGSM, BIM, PGD, MI-FGSM, C&W,
+ * DeepFool), one image or a batch, one ε or a curve. Validates, decodes, runs the attack driver,
+ * serialises exact floats and PNGs. With `Accept: text/event-stream` it streams `progress` events
+ * and then one `result` event; a client that disconnects stops the attack.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { checkAttackRequest, requestedSteps, runAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
+import { Deadline } from '../src/deadline.ts';
+import { GradlabError } from '../src/errors.ts';
+import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
+import { renderMap } from '../src/images/heatmap.ts';
+import type { ImageModel } from '../src/model/image-model.ts';
+import type { AppContext } from '../src/http/context.ts';
+import { errorBody } from '../src/http/error-handler.ts';
+import { decodeRequestImages } from '../src/http/decode-request.ts';
+import { checkSteps } from '../src/http/limits.ts';
+import { readImageRequest } from '../src/http/request-images.ts';
+import { clientGoneSignal, openEventStream, wantsEventStream } from '../src/http/sse.ts';
+import { ModelParams } from './schemas/common.ts';
+import { AttackParams } from './schemas/attack.ts';
+
+async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: number) {
+  const shape = [...model.inputShape];
+  const image = rgbToPng(inputToRgb(r.adversarial.image, model.inputShape, model.manifest.input.range), scale);
+  // The perturbation, amplified for viewing: signed rendering normalised to its own size.
+  const delta = rgbToPng(renderMap(r.perturbation.delta, model.inputShape, 'signed'), scale);
+  return {
+    success: r.success,
+    successQuantized: r.successQuantized,
+    label: r.label,
+    ...(r.target ? { target: r.target } : {}),
+    original: r.original,
+    adversarial: { predictions: r.adversarial.predictions, image: { shape, data: Array.from(r.adversarial.image) }, png: (await image).toString('base64') },
+    perturbation: { linf: r.perturbation.linf, l2: r.perturbation.l2, l0: r.perturbation.l0, png: (await delta).toString('base64') },
+    iterations: r.iterations,
+    elapsedMs: r.elapsedMs,
+  };
+}
+
+async function serialiseReport(model: ImageModel, report: AttackReport, batch: boolean, curve: boolean, scale: number) {
+  const head = { model: model.name, method: report.method, norm: report.norm, targeted: report.targeted };
+  const runs = await Promise.all(
+    report.runs.map(async (run) => ({
+      ...(run.epsilon !== undefined ? { epsilon: run.epsilon } : {}),
+      results: await Promise.all(run.results.map((r) => serialiseResult(model, r, scale))),
+      successRate: run.successRate,
+      robustAccuracy: run.robustAccuracy,
+    })),
+  );
+  if (curve) return { ...head, epsilons: runs };
+  const run = runs[0]!;
+  if (batch) return { ...head, ...run };
+  return { ...head, ...(run.epsilon !== undefined ? { epsilon: run.epsilon } : {}), ...run.results[0]! };
+}
+
+export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
+  app.post<{ Params: Static<typeof ModelParams> }>(
+    '/v1/models/:model/attack',
+    { schema: { params: ModelParams } },
+    async (request, reply) => {
+      const name = request.params.model;
+      const model = ctx.registry.get(name);
+      const { limits } = ctx.config;
+      const req = await readImageRequest<AttackParams>(request, AttackParams, limits.maxBatchSize);
+      const { scale: requestedScale, ...params } = req.params;
+      const attackRequest = params as AttackRequest;
+      for (const { field, value } of requestedSteps(attackRequest)) checkSteps(limits, field, value);
+      checkAttackRequest(model, attackRequest, req.images.length);
+      const inputs = await decodeRequestImages(req.images, model, limits);
+      const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
+      const curve = attackRequest.epsilons !== undefined;
+      const countStep = () => ctx.metrics.attackSteps.inc({ model: name, method: attackRequest.method });
+
+      if (wantsEventStream(request)) {
+        const stream = openEventStream(request, reply);
+        const deadline = new Deadline(limits.requestTimeoutMs, stream.signal);
+        let lastSent = 0;
+        const onProgress = (e: ProgressEvent) => {
+          countStep();
+          const now = Date.now();
+          if (now - lastSent < 50 && e.step !== e.steps) return; // at most ~20 events a second
+          lastSent = now;
+          stream.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
+        };
+        try {
+          const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress });
+          stream.send('result', await serialiseReport(model, report, req.batch, curve, scale));
+        } catch (err) {
+          if (stream.signal.aborted) {
+            request.log.info({ model: name }, 'attack stopped: the client disconnected');
+          } else if (err instanceof GradlabError) {
+            stream.send('error', errorBody(err.code, err.message, err.field));
+          } else {
+            request.log.error({ err }, 'attack failed');
+            stream.send('error', errorBody('GRADLAB_INTERNAL', 'internal error; see the server log for the request id'));
+          }
+        } finally {
+          stream.end();
+        }
+        return reply;
+      }
+
+      const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(request, reply));
+      const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress: countStep });
+      return serialiseReport(model, report, req.batch, curve, scale);
+    },
+  );
+};
