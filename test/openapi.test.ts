@@ -15,6 +15,7 @@ import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';
 import { ExplainParams } from '../routes/schemas/explain.ts';
 import { VisualizeParams } from '../routes/schemas/visualize.ts';
+import { AttackParams } from '../routes/schemas/attack.ts';
 
 type Doc = { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
 const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as Doc;
@@ -97,4 +98,5 @@ test('request parameters agree with the route schemas', () => {
   assertSameParameters('ClassifyRequest', ClassifyParams, ['image', 'images']);
   assertSameParameters('ExplainRequest', ExplainParams, ['image', 'images']);
   assertSameParameters('VisualizeRequest', VisualizeParams, []);
+  assertSameParameters('AttackRequest', AttackParams, ['image', 'images']);
 });
