@@ -8,6 +8,7 @@ import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { ModelRegistry } from '../model/registry.ts';
+import { attackRoutes } from '../../routes/attack.ts';
 import { classifyRoutes } from '../../routes/classify.ts';
 import { docsRoutes } from '../../routes/docs.ts';
 import { explainRoutes } from '../../routes/explain.ts';
@@ -15,6 +16,7 @@ import { visualizeRoutes } from '../../routes/visualize.ts';
 import { healthRoutes } from '../../routes/health.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
+import { scoreRoutes } from '../../routes/score.ts';
 import type { AppContext } from './context.ts';
 import { handleError, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
@@ -92,6 +94,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(docsRoutes);
     await app.register(explainRoutes, ctx);
     await app.register(visualizeRoutes, ctx);
+    await app.register(attackRoutes, ctx);
+    await app.register(scoreRoutes, ctx);
   }
 
   app.addHook('onClose', async () => registry.dispose());
