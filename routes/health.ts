@@ -10,7 +10,7 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
     const body = {
       status: registry.ready ? 'ready' : registry.state,
       backend: backend.name,
-      models: registry.list().map((m) => m.name),
+      models: registry.names(),
       ...(registry.failure ? { failure: registry.failure } : {}),
     };
     return reply.status(registry.ready ? 200 : 503).send(body);

@@ -1,19 +1,25 @@
 /** `GET /v1/models` and `GET /v1/models/:model`: what is loaded (public fields only in black-box mode). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { describeModel, describePublic } from '../src/model/describe.ts';
+import { describeModel, describePublic, describeSequence } from '../src/model/describe.ts';
+import { unknownModel } from '../src/errors.ts';
 import type { AppContext } from '../src/http/context.ts';
 import { ModelParams } from './schemas/common.ts';
 
 export const modelRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   const describe = (name: string) => {
+    if (ctx.registry.isSequence(name)) {
+      // Black-box mode serves only classify, which sequence models do not answer: they stay hidden.
+      if (ctx.config.mode === 'blackbox') throw unknownModel(name);
+      return describeSequence(ctx.registry.getSequence(name), ctx.backend.name);
+    }
     const model = ctx.registry.get(name);
     return ctx.config.mode === 'blackbox' ? describePublic(model) : describeModel(model, ctx.backend.name);
   };
 
   app.get('/v1/models', async () => ({
     backend: ctx.config.mode === 'blackbox' ? undefined : ctx.backend.name,
-    models: ctx.registry.list().map((m) => describe(m.name)),
+    models: (ctx.config.mode === 'blackbox' ? ctx.registry.list().map((m) => m.name) : ctx.registry.names()).map(describe),
   }));
 
   app.get<{ Params: Static<typeof ModelParams> }>(

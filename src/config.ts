@@ -21,6 +21,8 @@ export interface Limits {
   requestTimeoutMs: number;
   /** Most iterations one request may ask for: attack and visualisation steps, IG steps, SmoothGrad samples. */
   maxSteps: number;
+  /** Most steps (numbers, pairs, bits, characters or words) in one sequence sent to a sequence model. */
+  maxSequenceLength: number;
 }
 
 export interface BatchingConfig {
@@ -71,6 +73,7 @@ const OPTIONS = {
   maxBodyBytes: { flag: '--max-body-bytes', env: 'GRADLAB_MAX_BODY_BYTES', describe: 'largest request body (default 32 MiB)' },
   requestTimeoutMs: { flag: '--request-timeout-ms', env: 'GRADLAB_REQUEST_TIMEOUT_MS', describe: 'time limit per request (default 60000)' },
   maxSteps: { flag: '--max-steps', env: 'GRADLAB_MAX_STEPS', describe: 'most steps/samples one request may ask for (default 1000)' },
+  maxSequenceLength: { flag: '--max-sequence-length', env: 'GRADLAB_MAX_SEQUENCE_LENGTH', describe: 'most steps in one sequence for sequence models (default 1000)' },
   batching: { flag: '--batching', env: 'GRADLAB_BATCHING', describe: 'dynamic batching on|off (default on)' },
   batchMaxSize: { flag: '--batch-max-size', env: 'GRADLAB_BATCH_MAX_SIZE', describe: 'most images in one merged forward pass (default 32)' },
   batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
@@ -159,6 +162,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxBodyBytes: int('maxBodyBytes', 32 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
       requestTimeoutMs: int('requestTimeoutMs', 60_000, 100, 3_600_000),
       maxSteps: int('maxSteps', 1000, 1, 1_000_000),
+      maxSequenceLength: int('maxSequenceLength', 1000, 1, 1_000_000),
     },
     batching: {
       enabled: batchingFlag === 'on',

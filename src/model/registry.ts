@@ -10,6 +10,8 @@ import { GradlabError, unknownModel } from '../errors.ts';
 import { DynamicBatcher, type BatchObserver } from './batcher.ts';
 import type { ImageModel } from './image-model.ts';
 import { loadModelFromDir, loadModelFromUrl } from './loader.ts';
+import { isSequenceModelDir, loadSequenceModelFromDir } from '../sequence/loader.ts';
+import type { SequenceModel } from '../sequence/sequence-model.ts';
 
 export type RegistryState = 'loading' | 'ready' | 'failed';
 
@@ -46,6 +48,8 @@ export async function findModelFolders(dir: string): Promise<string[]> {
 
 export class ModelRegistry {
   private readonly models = new Map<string, ImageModel>();
+  /** Sequence models (src/sequence/): served by /score, never by the image routes. */
+  private readonly sequences = new Map<string, SequenceModel>();
   private readonly batchers = new Map<string, DynamicBatcher>();
   private batchObservers: BatchObserver[] = [];
   state: RegistryState = 'loading';
@@ -62,7 +66,7 @@ export class ModelRegistry {
 
   /** Adds an already-loaded model (tests, and the loaders below). Names must be unique. */
   add(model: ImageModel): void {
-    if (this.models.has(model.name)) {
+    if (this.has(model.name)) {
       throw new Error(`two models are named '${model.name}' (${this.models.get(model.name)!.source} and ${model.source})`);
     }
     model.warmUp(this.options.warmUpBatchSizes ?? [1]);
@@ -70,11 +74,21 @@ export class ModelRegistry {
     this.batchers.set(model.name, new DynamicBatcher(model, this.options.batching, (o) => this.batchObservers.forEach((f) => f(o))));
   }
 
+  /** Adds an already-loaded sequence model (warmed up here). Names are unique across both kinds. */
+  addSequence(model: SequenceModel): void {
+    if (this.has(model.name)) throw new Error(`two models are named '${model.name}' (${model.source})`);
+    model.warmUp();
+    this.sequences.set(model.name, model);
+  }
+
   /** Loads every configured model; on failure the registry is `failed` and the error is rethrown. */
   async loadAll(): Promise<void> {
     try {
       const folders = this.options.modelsDir ? await findModelFolders(this.options.modelsDir) : [];
-      for (const folder of folders) this.add(await loadModelFromDir(folder));
+      for (const folder of folders) {
+        if (await isSequenceModelDir(folder)) this.addSequence(await loadSequenceModelFromDir(folder));
+        else this.add(await loadModelFromDir(folder));
+      }
       for (const url of this.options.modelUrls ?? []) this.add(await loadModelFromUrl(url));
       this.state = 'ready';
     } catch (err) {
@@ -97,14 +111,46 @@ export class ModelRegistry {
     return [...this.models.values()];
   }
 
-  has(name: string): boolean {
-    return this.models.has(name);
+  /** The resident sequence models. */
+  listSequences(): SequenceModel[] {
+    return [...this.sequences.values()];
   }
 
-  /** The named model, or a 404 GradlabError. */
+  /** Names of every resident model, image and sequence, sorted. */
+  names(): string[] {
+    return [...this.models.keys(), ...this.sequences.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name) || this.sequences.has(name);
+  }
+
+  isSequence(name: string): boolean {
+    return this.sequences.has(name);
+  }
+
+  /** The named image model; 400 for a sequence model, 404 for an unknown name. */
   get(name: string): ImageModel {
     const model = this.models.get(name);
     if (model) return model;
+    if (this.sequences.has(name)) {
+      throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION',
+        `'${name}' is a sequence model: it takes a sequence, not an image; use POST /v1/models/${name}/score`, 'model');
+    }
+    if (this.state === 'loading') {
+      throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${name}' is not available yet`, 'model');
+    }
+    throw unknownModel(name);
+  }
+
+  /** The named sequence model; 400 for an image model, 404 for an unknown name. */
+  getSequence(name: string): SequenceModel {
+    const model = this.sequences.get(name);
+    if (model) return model;
+    if (this.models.has(name)) {
+      throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION',
+        `'${name}' is an image model: it takes an image, not a sequence; use POST /v1/models/${name}/classify`, 'model');
+    }
     if (this.state === 'loading') {
       throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${name}' is not available yet`, 'model');
     }
@@ -120,7 +166,9 @@ export class ModelRegistry {
   dispose(): void {
     for (const b of this.batchers.values()) b.drain();
     for (const m of this.models.values()) m.dispose();
+    for (const m of this.sequences.values()) m.dispose();
     this.models.clear();
+    this.sequences.clear();
     this.batchers.clear();
   }
 }

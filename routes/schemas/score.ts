@@ -1,0 +1,13 @@
+/** Body of `POST /v1/models/:model/score`. What `sequence` must hold depends on the model's manifest (checked by the core). */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ScoreParams = Type.Object(
+  {
+    sequence: Type.Union([Type.String(), Type.Array(Type.Unknown())], {
+      description: "numbers, [a, b] pairs, bits (an array or a string like '0110') or text, as the model's input.type says",
+    }),
+    trace: Type.Optional(Type.Boolean({ description: 'include the unrolled computation: input, hidden units and output at every step' })),
+  },
+  { additionalProperties: false },
+);
+export type ScoreParams = Static<typeof ScoreParams>;
