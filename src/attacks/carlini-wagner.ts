@@ -5,7 +5,9 @@
  * label) or max(max_{i≠t} Z_i − Z_t, −κ) (targeted at t), Z the logits and κ the `confidence`.
  * A binary search over c per image (`binarySearchSteps`, from `initialConst`) keeps the smallest
  * successful perturbation. L2 only. Defaults: 5 search steps × 100 Adam steps, learning rate
- * 0.01, c₀ = 1, κ = 0. With `epsilon`, success also requires ‖x' − x‖₂ ≤ ε.
+ * 0.1, c₀ = 1, κ = 0 — far fewer iterations than the paper's 9 × 10,000 at 0.01, so a larger
+ * learning rate: on 20 held-out MNIST digits, lr 0.01 found 25% of the adversarials, lr 0.1 all
+ * of them at mean L2 1.43. With `epsilon`, success also requires ‖x' − x‖₂ ≤ ε.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Deadline } from '../deadline.ts';
@@ -24,7 +26,7 @@ export interface CwOptions {
   onStep?: (info: StepInfo) => void;
 }
 
-export const CW_DEFAULTS = { steps: 100, binarySearchSteps: 5, initialConst: 1, learningRate: 0.01, confidence: 0 };
+export const CW_DEFAULTS = { steps: 100, binarySearchSteps: 5, initialConst: 1, learningRate: 0.1, confidence: 0 };
 
 /** The margin term f per image [N] from logits. */
 function margin(logits: tf.Tensor2D, classes: number[], targeted: boolean, confidence: number): tf.Tensor1D {
