@@ -85,7 +85,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
           stream.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
         };
         try {
-          const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress });
+          const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress, progressTop: true });
           stream.send('result', await serialiseReport(model, report, req.batch, curve, scale));
         } catch (err) {
           if (stream.signal.aborted) {

@@ -95,6 +95,8 @@ export interface ProgressEvent extends StepInfo {
 export interface AttackHooks {
   deadline?: Deadline;
   onProgress?: (event: ProgressEvent) => void;
+  /** Report each image's current top class in progress events (costs one extra forward pass a step). */
+  progressTop?: boolean;
 }
 
 /** The number of gradient steps a request may run in all (for the configured step limit). */
@@ -140,6 +142,7 @@ async function candidates(
   epsilon: number | undefined,
   deadline: Deadline,
   onStep: (s: StepInfo) => void,
+  wantPredictions: boolean,
 ): Promise<{ adversarial: tf.Tensor4D; iterations: number }> {
   const bounds = model.manifest.input.range;
   const seed = request.seed ?? 0;
@@ -186,7 +189,7 @@ async function candidates(
       bounds,
       deadline,
       onStep: (s) => onStep({ ...s, step: r * settings.steps + s.step, steps: restarts * settings.steps }),
-      wantPredictions: true,
+      wantPredictions,
     });
     const predicted = tf.tidy(() => tf.argMax(model.logits(adv), 1).dataSync());
     const success = Array.from(predicted, (p, i) => criterion.isAdversarial(p, i));
@@ -245,7 +248,7 @@ export async function runAttack(model: ImageModel, inputs: Float32Array[], reque
       const started = performance.now();
       const onStep = (s: StepInfo) =>
         hooks.onProgress?.({ ...s, ...(epsilon !== undefined ? { epsilon } : {}), ...(s.predicted ? { top: s.predicted.map((p) => labels[p]!) } : {}) });
-      const { adversarial, iterations } = await candidates(model, x0, criterion, request, norm, epsilon, deadline, onStep);
+      const { adversarial, iterations } = await candidates(model, x0, criterion, request, norm, epsilon, deadline, onStep, hooks.progressTop ?? false);
       const elapsedMs = performance.now() - started;
       const advData = adversarial.dataSync() as Float32Array;
       adversarial.dispose();
