@@ -102,7 +102,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
         return reply;
       }
 
-      const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(request, reply));
+      const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(reply));
       const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress: countStep });
       return serialiseReport(model, report, req.batch, curve, scale);
     },

@@ -43,11 +43,10 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): E
 }
 
 /** An abort signal that fires when the client closes the connection before the answer is sent. */
-export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
-  void request;
   return controller.signal;
 }
