@@ -42,3 +42,34 @@ test('classify gives the same answer on the wasm and cpu backends', async (t) =>
     }),
   );
 });
+
+test('explanations and attacks agree on the wasm and cpu backends', async (t) => {
+  // No repeated pixel values: max-pooling ties are broken differently by the two backends.
+  const image = pixelArray(8, 8, (y, x) => (Math.sin(x * 12.9898 + y * 78.233) * 43758.5453) % 1 * 0.5 + 0.5);
+  const maps: Record<string, Record<string, number[]>> = {};
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await t.test(backend, async (st) => {
+      const { app } = await build(st, { backend });
+      maps[backend] = {};
+      for (const method of ['gradient', 'guided-backprop', 'gradcam', 'integrated-gradients']) {
+        const res = await request(app.server).post('/v1/models/tiny/explain').send({ image, method, target: 1, steps: 16 });
+        assert.equal(res.status, 200, res.text);
+        maps[backend]![method] = res.body.map.data;
+      }
+      const attack = await request(app.server).post('/v1/models/tiny/attack').send({ image, method: 'bim', epsilon: 0.2, steps: 5 });
+      assert.equal(attack.status, 200, attack.text);
+      maps[backend]!.bim = attack.body.adversarial.image.data;
+    });
+  }
+  for (const method of Object.keys(maps.wasm!)) {
+    const a = maps.wasm![method]!;
+    const b = maps.cpu![method]!;
+    const scale = Math.max(1e-6, ...b.map(Math.abs));
+    // Grad-CAM's channel weights average ∂score/∂A over positions, and A is post-ReLU: a pooling
+    // window of zeros is a tie that the two backends' MaxPoolGrad break differently, so the
+    // weights (and a pixel where the weighted sum cancels) differ slightly. Everything else is exact
+    // up to float32 summation order.
+    const tolerance = method === 'gradcam' ? 2e-2 : 1e-4;
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) / scale < tolerance, `${method}[${i}]: wasm ${v} vs cpu ${b[i]}`));
+  }
+});
