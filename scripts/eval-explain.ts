@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { explainImages, type ExplainRequest } from '../src/explain/explain.ts';
 import { inputToRgb, rgbToPng } from '../src/images/encode.ts';
+import { visualize } from '../src/explain/visualize.ts';
 import { initBackend } from '../src/model/backend.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
@@ -66,6 +67,39 @@ async function panel(model: ImageModel, image: Float32Array, target: number, fil
     .toFile(file);
 }
 
+/**
+ * The lecture's point about optimising the input, as a picture: for every class, plain gradient
+ * ascent on the logit (top row) and the same ascent with L2 decay, blur and jitter (bottom row),
+ * each captioned with the network's confidence. Written to docs/images/visualize-<model>.png.
+ */
+async function visualizePanel(model: ImageModel, file: string): Promise<string[][]> {
+  const [h, w] = model.inputShape;
+  const scale = 3;
+  const tile = h * scale;
+  const labels = model.manifest.labels;
+  const settings = [
+    { name: 'plain', request: { steps: 200 } },
+    { name: 'regularised', request: { steps: 200, l2Decay: 0.02, blurEvery: 4, blurSigma: 0.5, jitter: 1 } },
+  ];
+  const composites: sharp.OverlayOptions[] = [];
+  const rows: string[][] = [];
+  for (const [row, { name, request }] of settings.entries()) {
+    const confidences: string[] = [name];
+    for (let k = 0; k < labels.length; k++) {
+      const v = await visualize(model, { target: k, seed: 1, ...request });
+      const p = v.predictions.find((q) => q.index === k)!.probability;
+      confidences.push(`${(100 * p).toFixed(1)}%`);
+      composites.push({ input: await rgbToPng(inputToRgb(v.image, model.inputShape, model.manifest.input.range), scale), left: k * (tile + 4), top: row * (tile + 4) });
+    }
+    rows.push(confidences);
+  }
+  await sharp({ create: { width: labels.length * (w * scale + 4) - 4, height: 2 * (tile + 4) - 4, channels: 3, background: '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toFile(file);
+  return rows;
+}
+
 export async function evalExplain(): Promise<void> {
   await initBackend('wasm');
   await mkdir('docs/images', { recursive: true });
@@ -91,6 +125,10 @@ export async function evalExplain(): Promise<void> {
     console.log(`\n## Model-randomisation sanity check: ${shipped.name} (${IMAGES} held-out images, Spearman of |map| trained vs randomised)\n`);
     console.log(markdownTable(['layers re-initialised (top down)', ...METHODS.map(([n]) => n)], rows));
     console.log(`\nPanel: docs/images/explain-${shipped.name}.png (input, ${METHODS.map(([n]) => n).join(', ')})`);
+    const vis = await visualizePanel(trained, `docs/images/visualize-${shipped.name}.png`);
+    console.log(`\n## Class visualisation: ${shipped.name} (200 ascent steps on the logit from seeded noise; the network's probability for the class)\n`);
+    console.log(markdownTable(['ascent', ...trained.manifest.labels], vis));
+    console.log(`\nPicture: docs/images/visualize-${shipped.name}.png (top: plain, bottom: regularised)`);
     trained.dispose();
     randomised.dispose();
   }
