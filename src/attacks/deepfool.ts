@@ -14,7 +14,7 @@ import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
 import { nextTick, type StepInfo } from './gradient-descent.ts';
-import type { NormName } from './norms.ts';
+import { exactSign, type NormName } from './norms.ts';
 
 export interface DeepFoolOptions {
   norm: NormName;
@@ -68,7 +68,7 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
         const bestGrad = tf.sum(tf.mul(g, tf.expandDims(bestMask, 2)), 1); // [n, d]
         const direction = o.norm === 'l2'
           ? tf.div(bestGrad, tf.add(tf.sqrt(tf.sum(tf.square(bestGrad), 1, true)), 1e-8))
-          : tf.sign(bestGrad);
+          : exactSign(bestGrad);
         const r = tf.mul(direction, tf.expandDims(bestDistance, 1));
         const activeMask = tf.tensor2d(active.map((a) => (a ? 1 : 0)), [n, 1]);
         return tf.add(total, tf.reshape(tf.mul(r, activeMask), [n, h, w, c])) as tf.Tensor4D;

@@ -21,6 +21,15 @@ export interface Norm {
   distance(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D;
 }
 
+/**
+ * sign(x) from comparisons. The stock wasm `Sign` kernel returns 0 for small magnitudes (measured:
+ * sign(6.8e-9) = 0 on wasm, 1 on cpu), and the input gradient of a confidently classified image is
+ * exactly that small, so FGSM-style steps built on `tf.sign` silently did nothing.
+ */
+export function exactSign<T extends tf.Tensor>(x: T): T {
+  return tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')) as T;
+}
+
 /** Per-image L2 norm, shaped [N, 1, 1, 1] for broadcasting. */
 function l2PerImage(x: tf.Tensor4D): tf.Tensor4D {
   return tf.sqrt(tf.sum(tf.square(x), [1, 2, 3], true)) as tf.Tensor4D;
@@ -28,7 +37,7 @@ function l2PerImage(x: tf.Tensor4D): tf.Tensor4D {
 
 export const linf: Norm = {
   name: 'linf',
-  normalize: (grad) => tf.sign(grad),
+  normalize: (grad) => exactSign(grad),
   project: (x0, x, epsilon) => tf.add(x0, tf.clipByValue(tf.sub(x, x0), -epsilon, epsilon)) as tf.Tensor4D,
   randomStart: (x0, epsilon, seed) => tf.add(x0, tf.randomUniform(x0.shape, -epsilon, epsilon, 'float32', seed)) as tf.Tensor4D,
   distance: (a, b) => tf.max(tf.abs(tf.sub(a, b)), [1, 2, 3]) as tf.Tensor1D,

@@ -138,3 +138,17 @@ test('bad parameters are 400s naming the field', async () => {
   }
   model.dispose();
 });
+
+test('L∞ attacks move a confidently classified image: tiny gradients still give full sign steps', async () => {
+  // Scale the fixture's logits up so that softmax saturates and the input gradient is ~1e-9.
+  const model = convFixture();
+  const net = model.net as tf.LayersModel;
+  const last = net.layers[net.layers.length - 1]!;
+  const [kernel, bias] = last.getWeights();
+  last.setWeights([tf.mul(kernel!, 1200), tf.mul(bias!, 1200)]);
+  const report = await runAttack(model, [images[0]!], { method: 'fgsm', epsilon: 0.1 });
+  const r = report.runs[0]!.results[0]!;
+  assert.ok(r.original.predictions[0]!.probability === 1, `saturated: ${r.original.predictions[0]!.probability}`);
+  assert.ok(Math.abs(r.perturbation.linf - 0.1) < 1e-6, `FGSM moved by ε (linf ${r.perturbation.linf})`);
+  model.dispose();
+});
