@@ -7,18 +7,8 @@ import { runAttack } from '../src/attacks/attack.ts';
 import { initBackend } from '../src/model/backend.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { SHIPPED, imageAt } from './lib/shipped.ts';
-import { markdownTable, median } from './lib/stats.ts';
+import { markdownTable, timeIt } from './lib/stats.ts';
 
-async function timeIt(fn: () => unknown, runs: number): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 export async function benchAttacks(): Promise<void> {
   const backend = await initBackend('wasm');

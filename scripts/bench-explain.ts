@@ -7,7 +7,7 @@ import { explainImages, type ExplainRequest } from '../src/explain/explain.ts';
 import { initBackend } from '../src/model/backend.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { SHIPPED, imageAt } from './lib/shipped.ts';
-import { markdownTable, median } from './lib/stats.ts';
+import { markdownTable, timeIt } from './lib/stats.ts';
 
 const METHODS: [string, ExplainRequest][] = [
   ['gradient', { method: 'gradient' }],
@@ -18,16 +18,6 @@ const METHODS: [string, ExplainRequest][] = [
   ['integrated-gradients (64 steps)', { method: 'integrated-gradients' }],
 ];
 
-async function timeIt(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 export async function benchExplain(): Promise<void> {
   const backend = await initBackend('wasm');

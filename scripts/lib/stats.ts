@@ -59,3 +59,15 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+
+/** Median wall time in ms of `runs` calls of fn, after one warm-up call. */
+export async function timeIt(fn: () => unknown, runs: number): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
