@@ -79,7 +79,7 @@ export async function benchHttp(): Promise<void> {
   const bodies = (await digitPngs(64)).map((image) => JSON.stringify({ image, topK: 3 }));
   const rows: (string | number)[][] = [];
   for (const batching of ['on', 'off']) {
-    const server = await startServer(['--backend', 'wasm', '--batching', batching, '--log-level', 'warn']);
+    const server = await startServer(['--backend', 'wasm', '--batching', batching]);
     try {
       await waitReady(server.baseUrl);
       for (const c of CONCURRENCY) {
