@@ -9,11 +9,13 @@
  * nearly all of it sits in the first few percent of the path from a black baseline. The trapezoid
  * rule's error on an interval grows with how much the slope changes there, which the second
  * difference of the score measures (a jump in the slope shows up as a large second difference).
- * So the `adaptive` rule first evaluates the score along the path (forward passes only, 4 × steps
- * of them, cheap next to gradients) and places the steps + 1 gradient points so that half of them
- * are spread evenly and half follow |second difference| (equidistributing the error). Measured on
- * held-out MNIST digits at 64 steps: completeness error up to 2.6% uniform (16 digits); adaptive
- * at most 0.75%, mean 0.21% (32 digits).
+ * So the `adaptive` rule first evaluates the score along the path (forward passes only, cheap
+ * next to gradients) and places half the gradient points so that half of those are spread evenly
+ * and half follow |second difference| (equidistributing the error); then it spends the other half
+ * bisecting the intervals whose trapezoid estimate disagrees most with the exact score difference
+ * there (adaptive quadrature). Gradient evaluations stay at steps + 1. Measured at 64 steps on 12
+ * held-out images: worst completeness error 2.6% (MNIST) with the uniform rule; see the tests and
+ * README for the adaptive rule's figures.
  * `uniform` is the textbook α = k/steps.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -70,6 +72,62 @@ function trapezoidWeights(alphas: number[]): number[] {
   return alphas.map((_, k) => ((alphas[Math.min(k + 1, alphas.length - 1)]! - alphas[Math.max(k - 1, 0)]!) / 2));
 }
 
+/** Gradients of the target score at path points α, one [H, W, C] tensor each (kept by the caller's scope). */
+function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[]): tf.Tensor3D[] {
+  const out: tf.Tensor3D[] = [];
+  for (let start = 0; start < alphas.length; start += CHUNK) {
+    const a = alphas.slice(start, start + CHUNK);
+    const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array(a.length).fill(target), score));
+    out.push(...tf.unstack(grads).map((g) => g as tf.Tensor3D));
+    grads.dispose();
+  }
+  return out;
+}
+
+/** The target score at path points α (forward passes only). */
+function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[]): number[] {
+  const values: number[] = [];
+  for (let start = 0; start < alphas.length; start += CHUNK * 4) {
+    const a = alphas.slice(start, start + CHUNK * 4);
+    const s = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, a)), new Array(a.length).fill(target), score));
+    values.push(...(s.dataSync() as Float32Array));
+    s.dispose();
+  }
+  return values;
+}
+
+/**
+ * The adaptive rule's second half: with the gradients at half the budget placed by
+ * `adaptiveAlphas`, each interval's trapezoid estimate d·(g_k + g_{k+1})/2·h can be compared with
+ * the exact score difference f(α_{k+1}) − f(α_k); the intervals where they disagree most are
+ * bisected, a few at a time, until the budget of steps + 1 gradient points is spent.
+ */
+function refinedPath(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, steps: number): { alphas: number[]; grads: tf.Tensor3D[] } {
+  const initial = Math.max(2, Math.ceil(steps / 2));
+  let alphas = adaptiveAlphas(model, base, diff, target, score, initial);
+  let grads = gradientsAt(model, base, diff, target, score, alphas);
+  let slopes = grads.map((g) => tf.tidy(() => tf.sum(tf.mul(g, diff)).dataSync()[0]!));
+  let values = scoresAt(model, base, diff, target, score, alphas);
+  let remaining = steps + 1 - alphas.length;
+  while (remaining > 0) {
+    const errors = alphas.slice(1).map((a, k) => ({ k, error: Math.abs(((a - alphas[k]!) * (slopes[k]! + slopes[k + 1]!)) / 2 - (values[k + 1]! - values[k]!)) }));
+    errors.sort((p, q) => q.error - p.error);
+    const split = errors.slice(0, Math.min(remaining, 8)).map((e) => e.k).sort((p, q) => p - q);
+    const mids = split.map((k) => (alphas[k]! + alphas[k + 1]!) / 2);
+    const newGrads = gradientsAt(model, base, diff, target, score, mids);
+    const newSlopes = newGrads.map((g) => tf.tidy(() => tf.sum(tf.mul(g, diff)).dataSync()[0]!));
+    const newValues = scoresAt(model, base, diff, target, score, mids);
+    const merged = [...alphas.map((a, k) => ({ a, g: grads[k]!, s: slopes[k]!, v: values[k]! })), ...mids.map((a, k) => ({ a, g: newGrads[k]!, s: newSlopes[k]!, v: newValues[k]! }))];
+    merged.sort((p, q) => p.a - q.a);
+    alphas = merged.map((m) => m.a);
+    grads = merged.map((m) => m.g);
+    slopes = merged.map((m) => m.s);
+    values = merged.map((m) => m.v);
+    remaining -= mids.length;
+  }
+  return { alphas, grads };
+}
+
 export const integratedGradients: AttributionMethod = ({ model }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
   const [n, h, w, c] = x.shape;
   const base = (baseline ?? tf.fill([h, w, c], model.manifest.input.range[0])) as tf.Tensor3D;
@@ -77,21 +135,20 @@ export const integratedGradients: AttributionMethod = ({ model }, x, { targets, 
   for (let i = 0; i < n; i++) {
     const xi = tf.slice(x, [i, 0, 0, 0], [1, h, w, c]).reshape([h, w, c]) as tf.Tensor3D;
     const diff = tf.sub(xi, base) as tf.Tensor3D;
-    const alphas = rule === 'adaptive' ? adaptiveAlphas(model, base, diff, targets[i]!, score, steps) : Array.from({ length: steps + 1 }, (_, k) => k / steps);
-    const weights = trapezoidWeights(alphas);
-    let total = tf.zeros([h, w, c]) as tf.Tensor3D;
-    for (let start = 0; start < alphas.length; start += CHUNK) {
-      const previous = total;
-      // Each chunk's intermediates are freed at once; only the running sum survives.
-      total = tf.tidy(() => {
-        const a = alphas.slice(start, start + CHUNK);
-        const grads = scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array(a.length).fill(targets[i]), score);
-        const wts = tf.tensor4d(weights.slice(start, start + CHUNK), [a.length, 1, 1, 1]);
-        return tf.add(previous, tf.sum(tf.mul(grads, wts), 0)) as tf.Tensor3D;
-      });
-      previous.dispose();
-    }
-    maps.push(tf.mul(diff, total) as tf.Tensor3D);
+    // Per image, the intermediates are freed at once; only the attribution map survives.
+    maps.push(
+      tf.tidy(() => {
+        const { alphas, grads } = rule === 'adaptive'
+          ? refinedPath(model, base, diff, targets[i]!, score, steps)
+          : (() => {
+              const a = Array.from({ length: steps + 1 }, (_, k) => k / steps);
+              return { alphas: a, grads: gradientsAt(model, base, diff, targets[i]!, score, a) };
+            })();
+        const weights = trapezoidWeights(alphas);
+        const average = tf.addN(grads.map((g, k) => tf.mul(g, weights[k]!)));
+        return tf.mul(diff, average) as tf.Tensor3D;
+      }),
+    );
   }
   return tf.stack(maps) as tf.Tensor4D;
 };
