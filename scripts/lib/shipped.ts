@@ -16,9 +16,13 @@ export const SHIPPED: ShippedModel[] = [
   { name: 'fashion', dir: 'models/fashion', heldOut: () => loadFashionMnist().test },
 ];
 
-/** The shipped models whose folders exist (fashion needs its training run and Debian's data set). */
+/**
+ * The shipped models whose folders exist (fashion needs its training run and Debian's data set),
+ * or only those named in EVAL_MODELS (comma-separated), e.g. `EVAL_MODELS=fashion npm run eval -- attacks`.
+ */
 export function availableShipped(): ShippedModel[] {
-  return SHIPPED.filter((m) => existsSync(`${m.dir}/manifest.json`));
+  const only = process.env.EVAL_MODELS?.split(',').map((s) => s.trim()).filter(Boolean);
+  return SHIPPED.filter((m) => existsSync(`${m.dir}/manifest.json`) && (!only || only.includes(m.name)));
 }
 
 /** Image i of a set as a flat Float32Array copy. */
