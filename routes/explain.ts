@@ -17,6 +17,7 @@ import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { ModelParams } from './schemas/common.ts';
 import { ExplainParams } from './schemas/explain.ts';
+import { explainSequenceRequest } from './explain-sequence.ts';
 
 async function decodeBaseline(baseline: ExplainParams['baseline'], model: ImageModel, limits: Limits): Promise<Float32Array | undefined> {
   if (baseline === undefined || baseline === 'black') return undefined;
@@ -45,6 +46,8 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
     { schema: { params: ModelParams } },
     async (request, reply) => {
       const name = request.params.model;
+      // Sequence classifiers: per-token gradient attribution (routes/explain-sequence.ts).
+      if (ctx.registry.isSequence(name)) return explainSequenceRequest(ctx, name, request.body);
       const model = ctx.registry.get(name);
       const { limits } = ctx.config;
       const req = await readImageRequest<ExplainParams>(request, ExplainParams, limits.maxBatchSize);

@@ -1,13 +1,15 @@
 /**
  * `npm run eval [-- section...]`: gradlab's evaluations, each printing Markdown tables.
  * Sections: `explain` (model-randomisation sanity check), `attacks` (white-box robustness),
- * `sequences` (RNN exactness, parity generalisation, char-LM bits, spam readouts, vanishing gradients). Default: all.
+ * `sequences` (RNN exactness, parity generalisation, char-LM bits, spam readouts, vanishing gradients),
+ * `blackbox` (the four HTTP-only client attacks against a black-box server). Default: all.
  */
-import { evalAttacks } from './eval-attacks.ts';
+import { evalAttackFigures, evalAttacks } from './eval-attacks.ts';
+import { evalBlackbox } from './eval-blackbox.ts';
 import { evalExplain } from './eval-explain.ts';
 import { evalSequences } from './eval-sequences.ts';
 
-const SECTIONS: Record<string, () => Promise<void>> = { explain: evalExplain, attacks: evalAttacks, sequences: evalSequences };
+const SECTIONS: Record<string, () => Promise<void>> = { explain: evalExplain, attacks: evalAttacks, 'attack-figures': evalAttackFigures, sequences: evalSequences, blackbox: evalBlackbox };
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {

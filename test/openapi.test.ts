@@ -15,6 +15,7 @@ import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';
 import { ExplainParams } from '../routes/schemas/explain.ts';
 import { VisualizeParams } from '../routes/schemas/visualize.ts';
+import { ScoreParams, SequenceExplainParams } from '../routes/schemas/score.ts';
 import { AttackParams } from '../routes/schemas/attack.ts';
 
 type Doc = { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }> } };
@@ -98,5 +99,7 @@ test('request parameters agree with the route schemas', () => {
   assertSameParameters('ClassifyRequest', ClassifyParams, ['image', 'images']);
   assertSameParameters('ExplainRequest', ExplainParams, ['image', 'images']);
   assertSameParameters('VisualizeRequest', VisualizeParams, []);
+  assertSameParameters('ScoreRequest', ScoreParams, []);
+  assertSameParameters('SequenceExplainRequest', SequenceExplainParams, []);
   assertSameParameters('AttackRequest', AttackParams, ['image', 'images']);
 });

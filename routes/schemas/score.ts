@@ -11,3 +11,14 @@ export const ScoreParams = Type.Object(
   { additionalProperties: false },
 );
 export type ScoreParams = Static<typeof ScoreParams>;
+
+/** Body of `POST /v1/models/:model/explain` for a sequence classifier: per-token gradient attribution. */
+export const SequenceExplainParams = Type.Object(
+  {
+    method: Type.Literal('gradient', { description: 'sequence models support the gradient method only' }),
+    sequence: Type.Union([Type.String(), Type.Array(Type.Unknown())], { description: "the sequence, as for /score" }),
+    target: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })], { description: 'class index or label' })),
+  },
+  { additionalProperties: false },
+);
+export type SequenceExplainParams = Static<typeof SequenceExplainParams>;

@@ -67,7 +67,8 @@ export class ModelRegistry {
   /** Adds an already-loaded model (tests, and the loaders below). Names must be unique. */
   add(model: ImageModel): void {
     if (this.has(model.name)) {
-      throw new Error(`two models are named '${model.name}' (${this.models.get(model.name)!.source} and ${model.source})`);
+      const other = this.models.get(model.name)?.source ?? this.sequences.get(model.name)?.source;
+      throw new Error(`two models are named '${model.name}' (${other} and ${model.source})`);
     }
     model.warmUp(this.options.warmUpBatchSizes ?? [1]);
     this.models.set(model.name, model);

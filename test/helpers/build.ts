@@ -3,6 +3,8 @@
  * fixture model (or the given models directory), builds the app without listening and closes it
  * in `t.after`.
  */
+import { cp } from 'node:fs/promises';
+import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
@@ -18,6 +20,8 @@ export interface BuildOptions {
   argv?: string[];
   env?: NodeJS.ProcessEnv;
   backend?: BackendChoice;
+  /** Shipped sequence model folders (e.g. `rnn-parity`) copied from models/ next to the fixture model. */
+  sequenceModels?: string[];
 }
 
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<{ app: FastifyInstance; config: Config }> {
@@ -27,6 +31,9 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     const fixture = await writeFixtureModel('tiny');
     modelsDir = fixture.modelsDir;
     t.after(fixture.cleanup);
+    for (const name of options.sequenceModels ?? []) {
+      await cp(path.join('models', name), path.join(modelsDir, name), { recursive: true });
+    }
   }
   const config = loadConfig(['--models-dir', modelsDir, ...(options.argv ?? [])], options.env ?? {});
   const registry = new ModelRegistry({ modelsDir, batching: config.batching });
