@@ -15,12 +15,17 @@ export const classifyRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =
   app.post<{ Params: Static<typeof ModelParams> }>(
     '/v1/models/:model/classify',
     { schema: { params: ModelParams } },
-    async (request) => {
+    async (request, reply) => {
       const name = request.params.model;
       const model = ctx.registry.get(name);
       const req = await readImageRequest<ClassifyParams>(request, ClassifyParams, ctx.config.limits.maxBatchSize);
       const inputs = await decodeRequestImages(req.images, model, ctx.config.limits);
-      const predictions = await classifyImages(ctx.registry, name, inputs, req.params.topK ?? 5);
+      // Black-box mode: each image is one query from the key's budget, and the answer is shaped.
+      const gate = ctx.blackbox;
+      if (gate) await gate.charge(request, reply, inputs.length);
+      const topK = gate ? gate.answeredClasses(name, model.manifest.labels.length, req.params.topK) : req.params.topK ?? 5;
+      const ranked = await classifyImages(ctx.registry, name, inputs, topK);
+      const predictions = gate ? gate.publish(request, name, inputs, ranked, req.params.topK) : ranked;
       if (!req.batch) return { model: name, predictions: predictions[0] };
       return { model: name, results: predictions.map((p) => ({ predictions: p })) };
     },

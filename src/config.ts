@@ -3,7 +3,11 @@
  * defaults. Validated once at start-up; a bad value stops the process with a message naming the
  * flag and the variable, never at the first request.
  */
+import { readFileSync } from 'node:fs';
 import { BACKEND_CHOICES, type BackendChoice } from './model/backend.ts';
+import { KeyRing, KeySpecError, parseKeyList, parseKeysFile, parseRateLimit, type ApiKeySpec, type RateLimit } from './blackbox/keys.ts';
+import { OutputShapeError, parseModelOutputs, parseOutputShape, type OutputShape } from './blackbox/output-shaping.ts';
+import { QUERY_LOG_MODES, type QueryLogMode } from './blackbox/query-log.ts';
 
 export const MODES = ['whitebox', 'blackbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -33,6 +37,20 @@ export interface BatchingConfig {
   maxWaitMs: number;
 }
 
+/** Black-box mode: keys, budgets, rate limits, output shaping, the query log (see src/blackbox/). */
+export interface BlackboxConfig {
+  /** Where budgets and the query log live (`gradlab.sqlite`); shared by replicas on one volume. */
+  dataDir: string;
+  /** Empty: no keys, so no authentication, budgets or rate limits (a lab server on localhost). */
+  apiKeys: ApiKeySpec[];
+  /** Requests per window per key, unless the key names its own. */
+  rateLimit: RateLimit;
+  /** How answers are shaped, for all models unless `modelOutput` names the model. */
+  output: OutputShape;
+  modelOutput: Record<string, OutputShape>;
+  queryLog: QueryLogMode;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -44,6 +62,7 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   batching: BatchingConfig;
+  blackbox: BlackboxConfig;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +96,13 @@ const OPTIONS = {
   batching: { flag: '--batching', env: 'GRADLAB_BATCHING', describe: 'dynamic batching on|off (default on)' },
   batchMaxSize: { flag: '--batch-max-size', env: 'GRADLAB_BATCH_MAX_SIZE', describe: 'most images in one merged forward pass (default 32)' },
   batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
+  dataDir: { flag: '--data-dir', env: 'GRADLAB_DATA_DIR', describe: 'black-box budgets and query log (SQLite) live here (default ./data)' },
+  apiKeys: { flag: '--api-keys', env: 'GRADLAB_API_KEYS', describe: 'black-box API keys as key:budget[:rate], comma-separated, e.g. alice:10000,bob:500:60/minute' },
+  apiKeysFile: { flag: '--api-keys-file', env: 'GRADLAB_API_KEYS_FILE', describe: 'black-box API keys file (JSON [{key,budget,name?,rateLimit?}] or key:budget[:rate] lines)' },
+  rateLimit: { flag: '--rate-limit', env: 'GRADLAB_RATE_LIMIT', describe: 'black-box requests per key and window, e.g. 600/minute (default)' },
+  output: { flag: '--output', env: 'GRADLAB_OUTPUT', describe: 'black-box answers: probabilities[:decimals] (default), topk:k[:decimals] or label' },
+  modelOutput: { flag: '--model-output', env: 'GRADLAB_MODEL_OUTPUT', describe: 'per-model output shaping, model=shape; repeatable, or comma-separated in the variable' },
+  queryLog: { flag: '--query-log', env: 'GRADLAB_QUERY_LOG', describe: `black-box query log: ${QUERY_LOG_MODES.join('|')} (default labels; images keeps 8-bit pixels)` },
 } satisfies Record<string, Option>;
 
 type Key = keyof typeof OPTIONS;
@@ -147,11 +173,16 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     }
   }
   const batchingFlag = oneOf('batching', ['on', 'off'] as const, 'on');
+  const mode = oneOf('mode', MODES, 'whitebox');
+  const blackbox = blackboxConfig(raw, args, env, where);
+  if (mode === 'whitebox' && blackbox.apiKeys.length > 0) {
+    throw new ConfigError(`${where('apiKeys')} and ${where('apiKeysFile')}: API keys apply only in black-box mode (--mode blackbox)`);
+  }
   return {
     port: int('port', 8080, 0, 65535),
     host: raw('host') ?? '0.0.0.0',
     backend: oneOf('backend', BACKEND_CHOICES, 'auto'),
-    mode: oneOf('mode', MODES, 'whitebox'),
+    mode,
     modelsDir: raw('modelsDir') ?? 'models',
     modelUrls,
     logLevel: oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
@@ -169,5 +200,54 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxBatchSize: int('batchMaxSize', 32, 1, 4096),
       maxWaitMs: int('batchMaxWaitMs', 2, 0, 10_000),
     },
+    blackbox,
+  };
+}
+
+/** The black-box settings; a bad key list, keys file, rate or output shape names its flag. */
+function blackboxConfig(
+  raw: (key: Key) => string | undefined,
+  args: Map<string, string[]>,
+  env: NodeJS.ProcessEnv,
+  where: (key: Key) => string,
+): BlackboxConfig {
+  const guard = <T>(key: Key, parse: () => T): T => {
+    try {
+      return parse();
+    } catch (err) {
+      if (err instanceof KeySpecError || err instanceof OutputShapeError) throw new ConfigError(`${where(key)}: ${err.message}`);
+      throw err;
+    }
+  };
+  const apiKeys: ApiKeySpec[] = [];
+  const list = raw('apiKeys');
+  if (list !== undefined) apiKeys.push(...guard('apiKeys', () => parseKeyList(list, OPTIONS.apiKeys.env)));
+  const file = raw('apiKeysFile');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${where('apiKeysFile')}: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    apiKeys.push(...guard('apiKeysFile', () => parseKeysFile(text, file)));
+  }
+  // Duplicates between the variable and the file are caught here, at start.
+  guard(file !== undefined ? 'apiKeysFile' : 'apiKeys', () => new KeyRing(apiKeys));
+  const modelOutputs = [
+    ...(env[OPTIONS.modelOutput.env]?.split(',').filter((s) => s.trim()) ?? []),
+    ...(args.get('modelOutput') ?? []),
+  ];
+  const queryLog = raw('queryLog') ?? 'labels';
+  if (!(QUERY_LOG_MODES as readonly string[]).includes(queryLog)) {
+    throw new ConfigError(`${where('queryLog')}: '${queryLog}' is not one of ${QUERY_LOG_MODES.join(', ')}`);
+  }
+  return {
+    dataDir: raw('dataDir') ?? 'data',
+    apiKeys,
+    rateLimit: guard('rateLimit', () => parseRateLimit(raw('rateLimit') ?? '600/minute')),
+    output: guard('output', () => parseOutputShape(raw('output') ?? 'probabilities')),
+    modelOutput: guard('modelOutput', () => parseModelOutputs(modelOutputs)),
+    queryLog: queryLog as QueryLogMode,
   };
 }

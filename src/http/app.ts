@@ -17,6 +17,7 @@ import { healthRoutes } from '../../routes/health.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
+import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
 import { handleError, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
@@ -84,6 +85,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     throwFileSizeLimit: true,
   });
+
+  // Keys, rate limits and budgets hook in before the routes they guard are registered.
+  if (config.mode === 'blackbox') ctx.blackbox = await installBlackbox(app, config, registry);
 
   await app.register(healthRoutes, ctx);
   await app.register(metricsRoutes, ctx);

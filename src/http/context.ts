@@ -5,6 +5,7 @@
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../model/backend.ts';
 import type { ModelRegistry } from '../model/registry.ts';
+import type { BlackboxGate } from './blackbox.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface AppContext {
@@ -12,4 +13,6 @@ export interface AppContext {
   registry: ModelRegistry;
   backend: BackendInfo;
   metrics: Metrics;
+  /** Black-box mode only: keys, budgets, output shaping and the query log for classify. */
+  blackbox?: BlackboxGate;
 }

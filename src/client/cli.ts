@@ -1,0 +1,195 @@
+/**
+ * `gradlab-attack <substitute|simba|square|hopskipjump> --url URL --key KEY [options]`
+ * (or `npm run attack -- …`): attacks a gradlab-compatible classify API with HTTP alone and
+ * writes report.json, report.md and the adversarial PNGs. Budget-aware: a spent budget ends the
+ * run cleanly with what it got; rate limits are waited out. Progress goes to stderr.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../model/backend.ts';
+import { CLIENT_ATTACKS, runClientAttack, type ClientAttack, type ClientRunOptions } from './run.ts';
+import { DATASETS, type DatasetName } from './data.ts';
+import { writeReport } from './report.ts';
+import { OracleError } from './oracle.ts';
+
+const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [options]
+
+  --url URL            the server (http://host:8080, with --model) or the classify URL itself
+  --model NAME         the model, when --url is the server
+  --key KEY            API key (or GRADLAB_API_KEY)
+  --budget N           spend at most N queries in all (client-side cap; the server's budget also holds)
+  --images N           images to attack (default 10)
+  --offset N           start at this image of the attacked part of the data (default 0)
+  --dataset NAME       ${DATASETS.join('|')} (default mnist): the attacker's own held-out images
+  --max-queries N      per-image query cap for simba, square, hopskipjump (default 1000)
+  --epsilon E          simba step (0.2) | square L∞ radius (0.3) | substitute FGSM/PGD radius (0.3) | hopskipjump L2 for "success at ε"
+  --basis B            simba: pixel|dct (default dct)
+  --p-init P           square: initial square area fraction (default 0.8)
+  --concurrency N      hopskipjump: images attacked at once (default 4)
+  --substitute A       substitute: mlp|cnn (default mlp: 200-200)
+  --rounds N           substitute: augmentation rounds (default 6)
+  --lambda L           substitute: Jacobian augmentation step (default 0.1)
+  --epochs N           substitute: training epochs per round (default 10)
+  --craft M            substitute: fgsm|pgd (default fgsm)
+  --seed N             random seed (default 0)
+  --batch N            most images per request (default 64)
+  --range LO,HI        the value range pixels are sent in (default 0,1)
+  --backend B          substitute's local training: ${BACKEND_CHOICES.join('|')} (default auto)
+  --out DIR            where to write the report (default out/attack-<attack>-<time>)
+  --quiet              no progress bar`;
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): { options: ClientRunOptions; out: string; quiet: boolean; backend: BackendChoice } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      model: { type: 'string' },
+      key: { type: 'string' },
+      budget: { type: 'string' },
+      images: { type: 'string' },
+      offset: { type: 'string' },
+      dataset: { type: 'string' },
+      'max-queries': { type: 'string' },
+      epsilon: { type: 'string' },
+      basis: { type: 'string' },
+      'p-init': { type: 'string' },
+      concurrency: { type: 'string' },
+      substitute: { type: 'string' },
+      rounds: { type: 'string' },
+      lambda: { type: 'string' },
+      epochs: { type: 'string' },
+      craft: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      range: { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  const attack = positionals[0] as ClientAttack;
+  if (positionals.length !== 1 || !CLIENT_ATTACKS.includes(attack)) throw new UsageError(`name one attack: ${CLIENT_ATTACKS.join(', ')}`);
+  if (!values.url) throw new UsageError('--url is required');
+  const int = (name: keyof typeof values, fallback: number, min = 0): number => {
+    const v = values[name];
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: '${v}' is not a whole number ≥ ${min}`);
+    return n;
+  };
+  const num = (name: keyof typeof values): number | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0)) throw new UsageError(`--${name}: '${v}' is not a positive number`);
+    return n;
+  };
+  const oneOf = <T extends string>(name: keyof typeof values, choices: readonly T[], fallback: T): T => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return fallback;
+    if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: '${v}' is not one of ${choices.join(', ')}`);
+    return v as T;
+  };
+  const range = (values.range ?? '0,1').split(',').map(Number);
+  if (range.length !== 2 || !(range[0]! < range[1]!)) throw new UsageError(`--range: '${values.range}' is not LO,HI`);
+  const budget = values.budget !== undefined ? int('budget', 0, 1) : undefined;
+  const key = values.key ?? process.env.GRADLAB_API_KEY;
+  const epsilon = num('epsilon');
+  const pInit = num('p-init');
+  const lambda = num('lambda');
+  const options: ClientRunOptions = {
+    attack,
+    url: values.url,
+    ...(values.model ? { model: values.model } : {}),
+    ...(key ? { key } : {}),
+    ...(budget !== undefined ? { budget } : {}),
+    images: int('images', 10, 1),
+    offset: int('offset', 0),
+    dataset: oneOf<DatasetName>('dataset', DATASETS, 'mnist'),
+    seed: int('seed', 0),
+    maxQueries: int('max-queries', 1000, 2),
+    ...(epsilon !== undefined ? { epsilon } : {}),
+    basis: oneOf('basis', ['pixel', 'dct'] as const, 'dct'),
+    ...(pInit !== undefined ? { pInit } : {}),
+    concurrency: int('concurrency', 4, 1),
+    substitute: {
+      architecture: oneOf('substitute', ['mlp', 'cnn'] as const, 'mlp'),
+      rounds: int('rounds', 6, 1),
+      epochs: int('epochs', 10, 1),
+      craft: oneOf('craft', ['fgsm', 'pgd'] as const, 'fgsm'),
+      ...(lambda !== undefined ? { lambda } : {}),
+    },
+    maxBatch: int('batch', 64, 1),
+    range: range as [number, number],
+  };
+  const out = values.out ?? path.join('out', `attack-${attack}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  return { options, out, quiet: values.quiet ?? false, backend: oneOf<BackendChoice>('backend', BACKEND_CHOICES, 'auto') };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      if ((err as Error).message) process.stderr.write(`gradlab-attack: ${(err as Error).message}\n`);
+      process.stderr.write(`${USAGE}\n`);
+      return (err as Error).message ? 2 : 0;
+    }
+    throw err;
+  }
+  const { options, out, quiet } = parsed;
+  // Only the substitute trains locally (tfjs); the query attacks are plain arithmetic.
+  if (options.attack === 'substitute') await initBackend(parsed.backend);
+
+  const bar = quiet
+    ? undefined
+    : new cliProgress.SingleBar(
+        { format: `${options.attack} [{bar}] {value}/{total} ${options.attack === 'substitute' ? 'steps' : 'images'} | success {successes} | queries {queries} | {note}`, hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      );
+  let started = false;
+  try {
+    const { report, adversarial, originals } = await runClientAttack(
+      options,
+      (e) => {
+        if (!bar) return;
+        if (!started) {
+          bar.start(e.total, 0, { successes: 0, queries: 0, note: '' });
+          started = true;
+        }
+        bar.setTotal(e.total);
+        bar.update(e.done, { successes: e.successes, queries: e.queries, note: e.note ?? '' });
+      },
+      (message) => bar?.update({ note: message }),
+    );
+    bar?.stop();
+    const files = await writeReport(out, report, originals, adversarial, options.range);
+    const s = report.summary;
+    process.stdout.write(
+      `${options.attack}: ${s.successes}/${s.attacked} succeeded (${(100 * s.successRate).toFixed(1)}%), ${report.oracle.queries} queries` +
+        `${s.medianQueries !== undefined ? `, median ${s.medianQueries} per success` : ''}${s.medianL2 !== undefined ? `, median L2 ${Number.isFinite(s.medianL2) ? s.medianL2.toFixed(3) : '∞'}` : ''}` +
+        `${report.stopped ? ` — stopped early: ${report.stopped}` : ''}\nreport: ${path.join(out, 'report.md')} (${files.length} files)\n`,
+    );
+    return 0;
+  } catch (err) {
+    bar?.stop();
+    // Connection failures, refusals (401, 404) and unusable answers: one line, not a stack.
+    const cause = (err as { cause?: Error }).cause;
+    process.stderr.write(`gradlab-attack: ${(err as Error).message}${cause ? ` (${cause.message})` : ''}\n`);
+    if (!(err instanceof OracleError) && process.env.GRADLAB_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    return 1;
+  }
+}
+
+// Run directly (`npm run attack`); the `gradlab-attack` bin imports `main` instead.
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  process.exitCode = await main(process.argv.slice(2));
+}
