@@ -1,10 +1,10 @@
 /**
  * Benchmarks gradlab's wasm gradient kernels (src/model/kernels/) against what stock tfjs offers:
- * the stock wasm kernel where one exists (Conv2DBackpropInput), otherwise the pure-JS cpu
- * backend's kernel (what a "copy to cpu and back" fallback would cost at best, copies not
- * counted). Prints the median wall time in ms per kernel call, MNIST-sized and 224x224 shapes.
+ * the stock wasm kernel where one exists (Conv2DBackpropInput, MaxPoolGrad, BatchMatMul),
+ * otherwise the pure-JS cpu backend's kernel (what a "copy to cpu and back" fallback would cost at
+ * best, copies not counted). Prints the median wall time in ms per kernel call, MNIST-sized and 224x224 shapes.
  *
- *   node --import tsx scripts/bench-kernels.ts [--quick]
+ *   node --import tsx scripts/bench-kernels.ts [--quick] [--only MaxPoolGrad,BatchMatMul]
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -20,6 +20,8 @@ interface BenchCase {
   /** Tensors the kernel takes, by input name, with their shapes (int32 inputs marked). */
   inputs: Record<string, { shape: number[]; int32Below?: number }>;
   attrs: Record<string, unknown>;
+  /** Inputs computed from the random ones (e.g. a max-pool's forward output). */
+  derived?: (inputs: Record<string, tf.Tensor>) => Record<string, tf.Tensor>;
 }
 
 const QUICK = process.argv.includes('--quick');
@@ -72,6 +74,31 @@ CASES.push({
   attrs: { numSegments: 1000 },
 });
 
+function maxPoolGradCase(label: string, x: Shape4, filterSize: number, strides: number, pad: Pad): BenchCase {
+  const info = tf.backend_util.computePool2DInfo(x, filterSize, strides, 1, pad);
+  return {
+    label, kernel: 'MaxPoolGrad',
+    // ReLU'd input (zeros, as in a CNN) and its real pooled output, which the kernel relies on.
+    inputs: { input: { shape: x }, dy: { shape: info.outShape } },
+    attrs: { filterSize, strides, pad, dimRoundingMode: undefined },
+    derived: ({ input: raw }) => {
+      const input = tf.relu(raw!) as tf.Tensor4D;
+      return { input, output: tf.maxPool(input, filterSize, strides, pad) };
+    },
+  };
+}
+CASES.push(
+  maxPoolGradCase('MNIST pool1 2x2/2, b64', [64, 24, 24, 32], 2, 2, 'valid'),
+  maxPoolGradCase('224 stem pool 3x3/2, b1', [1, 112, 112, 64], 3, 2, 'same'),
+);
+for (const [transposeA, transposeB, label, a, b] of [
+  [false, true, 'dense dx = dy Wt, 64x128 . (1600x128)t', [64, 128], [1600, 128]],
+  [true, false, 'dense dW = xt dy, (64x1600)t . 64x128', [64, 1600], [64, 128]],
+  [false, true, 'dense dx = dy Wt, 1x1000 . (512x1000)t', [1, 1000], [512, 1000]],
+] as [boolean, boolean, string, number[], number[]][]) {
+  CASES.push({ label, kernel: 'BatchMatMul', inputs: { a: { shape: a }, b: { shape: b } }, attrs: { transposeA, transposeB } });
+}
+
 function makeInputs(c: BenchCase): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
   for (const [name, spec] of Object.entries(c.inputs)) {
@@ -79,7 +106,10 @@ function makeInputs(c: BenchCase): Record<string, tf.Tensor> {
       ? tf.randomUniform(spec.shape, 0, spec.int32Below, 'int32')
       : tf.randomUniform(spec.shape, -1, 1, 'float32');
   }
-  return out;
+  if (!c.derived) return out;
+  const derived = c.derived(out);
+  tf.dispose(Object.keys(derived).filter((name) => name in out).map((name) => out[name]!));
+  return { ...out, ...derived };
 }
 
 /**
@@ -122,7 +152,10 @@ await initBackend('wasm');
 console.log(`tfjs ${tf.version.tfjs}, wasm backend, ${QUICK ? 'quick' : 'full'} run; median ms per kernel call`);
 console.log('| kernel | shape | stock wasm | cpu backend | gradlab wasm | speed-up vs best stock |');
 console.log('|---|---|---|---|---|---|');
-for (const c of CASES) {
+// --only Kernel1,Kernel2 runs just those kernels' cases (the cpu baselines of the others take minutes).
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
+for (const c of CASES.filter((k) => !ONLY || ONLY.includes(k.kernel))) {
   await tf.setBackend('wasm');
   const gradlab = timeKernel(tf.getKernel(c.kernel, 'wasm')!.kernelFunc, c);
   const stock = stockWasmKernel(c.kernel);

@@ -4,9 +4,10 @@
  * Both sides run the same networks with the same weights: the shipped MNIST CNN and a
  * ResNet-18-shaped model with seeded random weights (scripts/lib/resnet18.ts), which PyTorch
  * builds from the same tfjs files (scripts/peer/tfjs_model.py). First both are checked to agree
- * (logits, input gradients and guided-backprop maps: cosine >= 0.9999 per image), then each
- * piece of work is timed on both sides, interleaved (gradlab, PyTorch, PyTorch, gradlab, ...), and
- * the medians and the ratio gradlab/PyTorch are printed as a Markdown table.
+ * (logits, input gradients and guided-backprop maps: cosine >= 0.9999; see checkAgreement), then
+ * each piece of work is timed on both sides, interleaved (gradlab, PyTorch, PyTorch, gradlab, ...),
+ * and the medians and the ratio gradlab/PyTorch are printed as a Markdown table. Results and the
+ * reasons behind them: docs/performance.md.
  *
  * gradlab runs its own code paths: forward = `ImageModel.predictProbabilities` (what classify
  * batches), input gradient and guided backprop = the `gradient` and `guidedBackprop` methods that
@@ -14,6 +15,7 @@
  * random start, then the adversarial and 8-bit predictions). The PyTorch side (scripts/peer/peer.py)
  * does the same work as a PyTorch user would write it, in the Debian `python3-torch` package
  * (installed with apt-get if missing, with OpenBLAS), `torch.set_num_threads(2)` unless told.
+ * The ResNet runs at batch 1 and 8 by default: at 64, PGD-10 takes minutes per repetition.
  *
  * Options: --quick (fewer repetitions), --resnet-batches 1,8 (default 1,8),
  *   --torch-threads 2 | 1,2 (PyTorch thread counts to compare against; default 2),
@@ -153,7 +155,7 @@ function methodMap(subject: Subject, method: AttributionMethod, n: number, score
 }
 
 function supportsGuided(subject: Subject): boolean {
-  return subject.ctx.walk?.supportsGuided ?? false;
+  return (subject.ctx.walk?.supportsGuided ?? false) || (subject.model.gradientForward()?.supportsReluSwap ?? false);
 }
 
 async function gradlabRun(subject: Subject, work: Work, n: number): Promise<void> {
@@ -382,7 +384,7 @@ async function main(): Promise<void> {
     console.log(`Load average (1 min): ${loadStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end; ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
     console.log(markdownTable(header, table));
     const guidedMissing = subjects.filter((s) => !supportsGuided(s)).map((s) => s.name);
-    if (guidedMissing.length) console.log(`\nn/a: gradlab's guided backprop needs a sequential model; ${guidedMissing.join(', ')} is not one.`);
+    if (guidedMissing.length) console.log(`\nn/a: gradlab cannot run guided backprop on ${guidedMissing.join(', ')}.`);
   } finally {
     await peer.close();
   }

@@ -106,6 +106,8 @@ export const EXPLAIN_DEFAULTS = { samples: 25, noise: 0.15, seed: 0, steps: DEFA
 function checkApplicable(model: ImageModel, method: BaseMethod, ctx: MethodContext, field: string): void {
   const needsWalk = method !== 'gradient' && method !== 'integrated-gradients';
   if (!needsWalk) return;
+  // Guided backprop also runs on functional graphs (residual networks) through the model's own graph.
+  if (method === 'guided-backprop' && !ctx.walk?.supportsGuided && model.gradientForward()?.supportsReluSwap) return;
   if (!ctx.walk) {
     throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `${field}: '${method}' needs a sequential Layers model; '${model.name}' is a ${model.manifest.format} model (use gradient or integrated-gradients)`, field);
   }

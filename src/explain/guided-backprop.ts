@@ -1,17 +1,25 @@
 /**
  * Guided backpropagation (Springenberg et al. 2015): the backward pass of the score through the
  * network with every ReLU replaced by the guided ReLU (`dy * (x > 0) * (dy > 0)`). Not the gradient
- * of any function: a visualisation that keeps only positive evidence flowing back. Needs a
- * sequential Layers model with ReLUs; the forward function is built once per model (layer-walk.ts)
- * and no global gradient override is installed, so concurrent requests cannot affect each other.
+ * of any function: a visualisation that keeps only positive evidence flowing back. Needs a Layers
+ * model with ReLUs: sequential models run through their layer walk (layer-walk.ts), other graphs
+ * (residual networks) through the model's gradient forward (model/gradient-forward.ts). Both are
+ * built once per model and no global gradient override is installed, so concurrent requests cannot
+ * affect each other.
  */
 import { GradlabError } from '../errors.ts';
 import { scoreGradient } from './gradient.ts';
+import { guidedRelu } from './guided-relu.ts';
 import type { AttributionMethod } from './method.ts';
 
 export const guidedBackprop: AttributionMethod = ({ model, walk }, x, { targets, score }) => {
-  if (!walk || !walk.supportsGuided) {
-    throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `guided backprop needs a sequential Layers model with ReLU activations; '${model.name}' is not one`, 'method');
+  if (walk?.supportsGuided) {
+    return scoreGradient((input) => model.logitsFromOutput(walk.run(input, { guided: true })), x, targets, score);
   }
-  return scoreGradient((input) => model.logitsFromOutput(walk.run(input, { guided: true })), x, targets, score);
+  // Functional models (e.g. residual networks): the model's own graph, with every ReLU guided.
+  const graph = model.gradientForward();
+  if (graph?.supportsReluSwap) {
+    return scoreGradient((input) => model.logitsFromOutput(graph.run(input, guidedRelu)), x, targets, score);
+  }
+  throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `guided backprop needs a Layers model with ReLU activations; '${model.name}' is not one`, 'method');
 };

@@ -3,9 +3,11 @@
  * or start from any layer and can swap every ReLU for the guided-backprop ReLU. Grad-CAM, guided
  * backprop and unit visualisation are built on it. Conv2D and Dense layers are computed with plain
  * (unfused) ops so that their activation can be replaced and so that gradients never need the fused
- * kernels' filter gradient; every other layer runs through its own `apply`.
+ * kernels' filter gradient; every other layer runs as in a recorded gradient (gradient-forward.ts:
+ * batch norm as one multiply-add, other layers through their own `apply`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { applyLayerForGradient } from '../model/gradient-forward.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { guidedRelu } from './guided-relu.ts';
 
@@ -122,7 +124,8 @@ export class LayerWalk {
       const act = activationOf(layer);
       return act ? act.apply(z) : z;
     }
-    return layer.apply(x, { training: false }) as tf.Tensor;
+    // Other layers as in a recorded gradient (batch norm as one multiply-add; see gradient-forward.ts).
+    return applyLayerForGradient(layer, x, relu);
   }
 }
 

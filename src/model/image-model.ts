@@ -4,6 +4,7 @@
  * All methods that return tensors are meant to run inside the caller's `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { GradientForward, recordingGradient } from './gradient-forward.ts';
 import type { ImageModelManifest } from './manifest.ts';
 
 export type TfModel = tf.LayersModel | tf.GraphModel;
@@ -33,10 +34,25 @@ export class ImageModel {
     return h * w * c;
   }
 
-  /** Class scores before softmax, [N, classes]. For probability-output models: log-probabilities. */
+  /**
+   * Class scores before softmax, [N, classes]. For probability-output models: log-probabilities.
+   * While a gradient is recorded, Layers models run unfused (see gradient-forward.ts).
+   */
   logits(x: tf.Tensor4D): tf.Tensor2D {
+    const forward = recordingGradient() ? this.gradientForward() : undefined;
+    if (forward) return this.logitsFromOutput(forward.run(x));
     const out = this.net.predict(x) as tf.Tensor | tf.Tensor[];
     return this.logitsFromOutput(Array.isArray(out) ? out[0]! : out);
+  }
+
+  private gradientRunner: GradientForward | null | undefined;
+
+  /** The unfused forward for Layers models, built once; undefined for Graph models. */
+  gradientForward(): GradientForward | undefined {
+    if (this.gradientRunner === undefined) {
+      this.gradientRunner = (this.net instanceof tf.LayersModel ? GradientForward.forModel(this.net) : undefined) ?? null;
+    }
+    return this.gradientRunner ?? undefined;
   }
 
   /** The network's raw output → logits (probability outputs become log-probabilities). */

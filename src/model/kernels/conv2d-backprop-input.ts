@@ -9,10 +9,12 @@
  * where dyz has (stride - 1) zeros between the rows/columns of dy and P_top = kh - 1 - padTop.
  * The fast (XNNPACK) forward conv computes this with stride 1. The derived filter is cached per
  * weight tensor (see filter-cache.ts). Padding that would be negative (explicit pads wider than the
- * kernel) is replaced by cropping the result.
+ * kernel) is replaced by cropping the result. Strided convs take the sub-pixel route instead
+ * (strided-backprop-input.ts), which skips the multiplications by the inserted zeros.
  */
 import * as tf from '@tensorflow/tfjs';
 import { cachePerBackend } from './filter-cache.ts';
+import { clearStridedBackpropInputCache, stridedConv2DBackpropInput } from './strided-backprop-input.ts';
 import {
   assertChannelsLast, conv2d, explicitPad, reverse, slice, transpose, withIntermediates, zeroDilate,
   type BackendWasm, type TensorInfo,
@@ -39,6 +41,7 @@ const transposedFilters = cachePerBackend(flipAndSwapChannels);
 /** Releases the cached transformed filters (tests, or after unloading models). */
 export function clearConv2DBackpropInputCache(): void {
   transposedFilters.clear();
+  clearStridedBackpropInputCache();
 }
 
 /**
@@ -65,6 +68,8 @@ function conv2DBackpropInput(args: {
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  // Strided convs: per-phase stride-1 convs instead of convolving the zero-dilated gradient.
+  if (sh > 1 || sw > 1) return stridedConv2DBackpropInput(backend, dy, filter, info);
 
   const rows = transposedConvAxis(inHeight, outHeight * sh, kh, info.padInfo.top);
   const cols = transposedConvAxis(inWidth, outWidth * sw, kw, info.padInfo.left);

@@ -6,7 +6,12 @@
  * Missing on stock wasm (added): Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput,
  * DepthwiseConv2dNativeBackpropFilter, UnsortedSegmentSum.
  * Slow on stock wasm (replaced): Conv2DBackpropInput (the stock one is a plain loop; it stays
- * reachable through `stockWasmKernel` for fallbacks and benchmarks).
+ * reachable through `stockWasmKernel` for fallbacks and benchmarks), BatchMatMul with a transposed
+ * operand (every dense layer's backward pass).
+ * Copying on stock wasm (replaced by buffer-sharing versions, as on the cpu backend): Identity
+ * (every tensor a gradient saves is cloned through it) and same-dtype Cast.
+ * Wrong on stock wasm (replaced): MaxPoolGrad (routes all-non-positive windows to element 0 and
+ * ties to the last maximum; see max-pool-grad.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
@@ -16,6 +21,11 @@ import {
   clearDepthwiseBackpropInputCache, depthwiseConv2dNativeBackpropInputConfig,
 } from './depthwise-conv2d-backprop-input.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
+import { batchMatMulConfig, clearBatchMatMulCache } from './batch-mat-mul.ts';
+import { castConfig } from './cast.ts';
+import { identityConfig } from './identity.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { signConfig } from './sign.ts';
 import { captureStockKernel, recordedStockKernel } from './wasm-ops.ts';
 
 const GRADLAB_KERNELS: tf.KernelConfig[] = [
@@ -24,6 +34,11 @@ const GRADLAB_KERNELS: tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   unsortedSegmentSumConfig,
+  identityConfig,
+  castConfig,
+  maxPoolGradConfig,
+  batchMatMulConfig,
+  signConfig,
 ];
 
 /** Names of the kernels gradlab puts on the wasm backend. */
@@ -50,12 +65,14 @@ export function registerWasmGradientKernels(): string[] {
 }
 
 /**
- * Releases the weight-derived filters the input-gradient kernels cache (they are also released
- * automatically once their weights are disposed). For tests and after unloading models.
+ * Releases the weight-derived filters and transposed weights the gradient kernels cache (they are
+ * also released automatically once their weights are disposed). For tests and after unloading
+ * models.
  */
 export function clearWasmGradientKernelCaches(): void {
   clearConv2DBackpropInputCache();
   clearDepthwiseBackpropInputCache();
+  clearBatchMatMulCache();
 }
 
 /**

@@ -101,6 +101,27 @@ export function slice(backend: BackendWasm, x: TensorInfo, begin: number[], size
   return runStock('Slice', backend, { x }, { begin, size });
 }
 
+/** x[begin : end : strides] along every axis (no masks). */
+export function stridedSlice(
+  backend: BackendWasm, x: TensorInfo, begin: number[], end: number[], strides: number[],
+): TensorInfo {
+  return runStock('StridedSlice', backend, { x }, {
+    begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+  });
+}
+
+/** Concatenation along `axis`. */
+export function concat(backend: BackendWasm, xs: TensorInfo[], axis: number): TensorInfo {
+  return runStock('Concat', backend, xs as unknown as Record<string, TensorInfo>, { axis });
+}
+
+/** A float32 tensor of zeros. */
+export function zeros(backend: BackendWasm, shape: number[]): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  return out;
+}
+
 export function sum(backend: BackendWasm, x: TensorInfo, axis: number[]): TensorInfo {
   return runStock('Sum', backend, { x }, { axis, keepDims: false });
 }

@@ -93,6 +93,11 @@ CASES.push(
   { x: [2, 28, 28, 1], filter: [5, 5, 1, 8], strides: 1, pad: 'same' }, // MNIST first layer
   { x: [8, 14, 14, 8], filter: [3, 3, 8, 16], strides: 2, pad: 'same' },
   { x: [1, 32, 32, 3], filter: [7, 7, 3, 8], strides: 2, pad: 'same' }, // ResNet stem, smaller
+  // Strides above 2 and kernels smaller than the stride (phases without taps) for the sub-pixel path.
+  { x: [2, 11, 10, 3], filter: [3, 3, 3, 4], strides: 3, pad: 'same' },
+  { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 2], pad: 'valid' },
+  { x: [2, 9, 9, 3], filter: [2, 2, 3, 4], strides: 3, pad: explicit(2, 1, 0, 2) },
+  { x: [1, 38, 38, 3], filter: [7, 7, 3, 6], strides: 2, pad: explicit(3, 3, 3, 3) }, // torchvision-style stem
 );
 
 before(async () => {

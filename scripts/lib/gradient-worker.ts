@@ -1,0 +1,44 @@
+/**
+ * A worker thread that owns its own tfjs wasm backend and a copy of one model, for
+ * scripts/bench-workers.ts: it runs gradlab's own input gradient or PGD on the batch slice it is
+ * sent and answers with the result and its own compute time.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { runAttack } from '../../src/attacks/attack.ts';
+import { gradient } from '../../src/explain/gradient.ts';
+import { initBackend } from '../../src/model/backend.ts';
+import type { ImageModel } from '../../src/model/image-model.ts';
+import { loadModelFromDir } from '../../src/model/loader.ts';
+
+export interface WorkerJob {
+  dir: string;
+  work: 'gradient' | 'pgd';
+  images: Float32Array[];
+  targets: number[];
+  epsilon: number;
+  stepSize: number;
+  steps: number;
+}
+
+const models = new Map<string, ImageModel>();
+
+parentPort!.on('message', async (job: WorkerJob) => {
+  await initBackend('wasm');
+  let model = models.get(job.dir);
+  if (!model) {
+    model = await loadModelFromDir(job.dir);
+    models.set(job.dir, model);
+  }
+  const t0 = performance.now();
+  let out: Float32Array;
+  if (job.work === 'gradient') {
+    const map = tf.tidy(() => gradient({ model: model!, walk: undefined }, model!.batchTensor(job.images), { targets: job.targets, score: 'logprob' }));
+    out = map.dataSync() as Float32Array;
+    map.dispose();
+  } else {
+    const report = await runAttack(model, job.images, { method: 'pgd', epsilon: job.epsilon, stepSize: job.stepSize, steps: job.steps });
+    out = new Float32Array(report.runs[0]!.results.flatMap((r) => Array.from(r.adversarial.image)));
+  }
+  parentPort!.postMessage({ ms: performance.now() - t0, out }, [out.buffer as ArrayBuffer]);
+});

@@ -1,0 +1,115 @@
+/**
+ * gradlab's wasm BatchMatMul (transposed operands handed to the stock kernel untransposed, the
+ * right-hand transpose cached per weight) against the cpu backend: every transpose combination over
+ * ranks 2 and 3 and batch broadcasting, dense-layer gradients, and the cache's safety: a disposed
+ * weight's transpose is never served to a new weight; no tensor leaked.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../../../src/model/backend.ts';
+import { clearWasmGradientKernelCaches } from '../../../src/model/kernels/index.ts';
+
+const TOLERANCE = 1e-5;
+
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
+  }
+  return maxDiff / Math.max(maxRef, 1e-6);
+}
+
+async function on(backend: string, compute: () => tf.Tensor): Promise<ArrayLike<number>> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(compute);
+  const data = await out.data();
+  out.dispose();
+  assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
+  return data as ArrayLike<number>;
+}
+
+async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
+  const expected = await on('cpu', compute);
+  const error = maxRelativeError(await on('wasm', compute), expected);
+  assert.ok(error <= TOLERANCE, `max relative error ${error}`);
+}
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+/** [m, k] x [k, n] as stored before any transpose; batch dims prepended per operand. */
+const SHAPES: { m: number; k: number; n: number; batchA: number[]; batchB: number[] }[] = [
+  { m: 1, k: 5, n: 3, batchA: [], batchB: [] },
+  { m: 64, k: 128, n: 40, batchA: [], batchB: [] },
+  { m: 7, k: 1, n: 9, batchA: [], batchB: [] },
+  { m: 4, k: 6, n: 5, batchA: [3], batchB: [3] },
+  { m: 4, k: 6, n: 5, batchA: [3], batchB: [1] }, // broadcast b
+  { m: 2, k: 8, n: 3, batchA: [1], batchB: [4] }, // broadcast a
+];
+
+for (const s of SHAPES) {
+  for (const transposeA of [false, true]) {
+    for (const transposeB of [false, true]) {
+      test(`BatchMatMul a=[${s.batchA},${s.m},${s.k}] b=[${s.batchB},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async () => {
+        const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
+        const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
+        await assertSameOnBoth(() =>
+          tf.matMul(tf.tensor(values(size(aShape), 1), aShape), tf.tensor(values(size(bShape), 2), bShape), transposeA, transposeB));
+      });
+    }
+  }
+}
+
+test('dense layer gradients (input and weights) match the cpu backend', async () => {
+  await assertSameOnBoth(() => {
+    const x = tf.tensor2d(values(16 * 30, 3), [16, 30]);
+    const w = tf.tensor2d(values(30 * 12, 4), [30, 12]);
+    const loss = (xv: tf.Tensor, wv: tf.Tensor) => tf.relu(tf.matMul(xv as tf.Tensor2D, wv as tf.Tensor2D)).square().sum();
+    const [dx, dw] = tf.grads(loss)([x, w]);
+    return tf.concat([dx!.flatten(), dw!.flatten()]);
+  });
+});
+
+test('a cached transpose is used only for the same live weight', async () => {
+  await tf.setBackend('wasm');
+  const dy = tf.tensor2d(values(3 * 4, 5), [3, 4]);
+  for (let round = 0; round < 3; round++) {
+    // A new weight each round, often at a recycled heap address and with a fresh data id.
+    const w = tf.tensor2d(values(6 * 4, 10 + round), [6, 4]);
+    const out = tf.matMul(dy, w, false, true);
+    const got = await out.data();
+    await tf.setBackend('cpu');
+    const reference = tf.tidy(() => tf.matMul(tf.tensor2d(values(3 * 4, 5), [3, 4]), tf.tensor2d(values(6 * 4, 10 + round), [6, 4]), false, true));
+    const want = await reference.data();
+    reference.dispose();
+    await tf.setBackend('wasm');
+    assert.ok(maxRelativeError(got, want) <= TOLERANCE, `round ${round}`);
+    // The same weight again: served from the cache, same answer.
+    const again = tf.matMul(dy, w, false, true);
+    assert.ok(maxRelativeError(await again.data(), want) <= TOLERANCE);
+    tf.dispose([w, out, again]);
+  }
+  dy.dispose();
+  clearWasmGradientKernelCaches();
+});
