@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/model/backend.ts';
+import { size } from '../../helpers/kernel-check.ts';
 
 type Shape4 = [number, number, number, number];
 type Values = 'signed' | 'relu' | 'ties';
@@ -32,10 +33,6 @@ function values(n: number, seed: number, kind: Values): Float32Array {
     out[i] = kind === 'signed' ? v : kind === 'relu' ? Math.max(0, v) : Math.round(v * 2) / 2; // ties: 5 levels
   }
   return out;
-}
-
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
