@@ -20,13 +20,28 @@ export function size(shape: number[]): number {
 }
 
 /** max |actual − expected| / max |expected| (guarded against an all-zero reference). */
-export function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   assert.equal(actual.length, expected.length);
   let maxDiff = 0;
   let maxRef = 0;
   for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
   }
   return maxDiff / Math.max(maxRef, 1e-6);
+}
+
+/**
+ * Runs `compute` in a tidy on `backend` and reads the result, asserting that no tensor was left
+ * behind on that backend.
+ */
+export async function on(backend: string, compute: () => import('@tensorflow/tfjs').Tensor): Promise<ArrayLike<number>> {
+  const tf = await import('@tensorflow/tfjs');
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(compute);
+  const data = await out.data();
+  out.dispose();
+  assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
+  return data as ArrayLike<number>;
 }

@@ -14,30 +14,10 @@ import { initBackend } from '../../src/model/backend.ts';
 import { GradientForward } from '../../src/model/gradient-forward.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { manifestFor } from '../helpers/tiny-models.ts';
+import { maxRelativeError, values } from '../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
 type Shape3 = [number, number, number];
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / Math.max(maxRef, 1e-6);
-}
 
 type SymbolicTensor = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;

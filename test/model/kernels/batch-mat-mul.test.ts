@@ -10,40 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/model/backend.ts';
 import { clearWasmGradientKernelCaches } from '../../../src/model/kernels/index.ts';
-import { size } from '../../helpers/kernel-check.ts';
+import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / Math.max(maxRef, 1e-6);
-}
-
-async function on(backend: string, compute: () => tf.Tensor): Promise<ArrayLike<number>> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const out = tf.tidy(compute);
-  const data = await out.data();
-  out.dispose();
-  assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
-  return data as ArrayLike<number>;
-}
 
 async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
   const expected = await on('cpu', compute);

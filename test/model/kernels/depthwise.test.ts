@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/model/backend.ts';
-import { maxRelativeError, size } from '../../helpers/kernel-check.ts';
+import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
 
 type Pad = 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]];
 type Shape4 = [number, number, number, number];
@@ -22,16 +22,6 @@ interface Case {
 }
 
 const TOLERANCE = 1e-5;
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 async function depthwiseGradient(backend: string, c: Case, wrt: 'x' | 'filter'): Promise<Float32Array> {
   await tf.setBackend(backend);

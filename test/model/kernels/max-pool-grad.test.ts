@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/model/backend.ts';
-import { size } from '../../helpers/kernel-check.ts';
+import { maxRelativeError, size } from '../../helpers/kernel-check.ts';
 
 type Shape4 = [number, number, number, number];
 type Values = 'signed' | 'relu' | 'ties';
@@ -33,17 +33,6 @@ function values(n: number, seed: number, kind: Values): Float32Array {
     out[i] = kind === 'signed' ? v : kind === 'relu' ? Math.max(0, v) : Math.round(v * 2) / 2; // ties: 5 levels
   }
   return out;
-}
-
-function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / Math.max(maxRef, 1e-6);
 }
 
 async function maxPoolGradient(backend: string, c: Case): Promise<Float32Array> {
