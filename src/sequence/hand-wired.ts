@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { ManifestError, type SequenceModelManifest } from '../model/manifest.ts';
 import type { EncodedSequence } from './input.ts';
-import type { SequenceModel, Unrolled } from './sequence-model.ts';
+import { readUnrolled, type SequenceModel, type Unrolled } from './sequence-model.ts';
 
 export const UNIT_TYPES = ['linear', 'threshold'] as const;
 export type UnitType = (typeof UNIT_TYPES)[number];
@@ -135,7 +135,6 @@ export class HandWiredRnn implements SequenceModel {
     const width = batch[0]!.width;
     const flat = new Float32Array(n * T * width);
     batch.forEach((s, i) => flat.set(s.values, i * T * width));
-    const { hiddenSize: H, outputSize: O } = this;
     const [hs, ys] = tf.tidy(() => {
       const w = this.t;
       const steps = tf.unstack(tf.tensor3d(flat, [n, T, width]), 1) as tf.Tensor2D[];
@@ -153,17 +152,7 @@ export class HandWiredRnn implements SequenceModel {
       // [N, T, units]
       return [tf.stack(hiddenSteps, 1), tf.stack(outputSteps, 1)];
     });
-    const hData = hs.dataSync() as Float32Array;
-    const yData = ys.dataSync() as Float32Array;
-    hs.dispose();
-    ys.dispose();
-    return batch.map((_, i) => ({
-      length: T,
-      hidden: hData.slice(i * T * H, (i + 1) * T * H),
-      hiddenSize: H,
-      outputs: yData.slice(i * T * O, (i + 1) * T * O),
-      outputSize: O,
-    }));
+    return readUnrolled(hs as tf.Tensor3D, ys as tf.Tensor3D);
   }
 
   architecture(): Record<string, unknown> {

@@ -3,6 +3,7 @@
  * (text models), and `run`, which unrolls the network over a batch of equally long sequences and
  * returns every step's hidden state and output. Scoring, traces and explanations build on `run`.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { SequenceModelManifest } from '../model/manifest.ts';
 import type { EncodedSequence, Vocabulary } from './input.ts';
 
@@ -15,6 +16,26 @@ export interface Unrolled {
   /** Steps × outputSize: the output units after each step (values, logits). */
   outputs: Float32Array;
   outputSize: number;
+}
+
+/**
+ * Reads hidden states [N, T, H] and outputs [N, T, O] back from the backend, disposes both, and
+ * splits them into one Unrolled per sequence.
+ */
+export function readUnrolled(hs: tf.Tensor3D, ys: tf.Tensor3D): Unrolled[] {
+  const [n, length, hiddenSize] = hs.shape;
+  const outputSize = ys.shape[2];
+  const hData = hs.dataSync() as Float32Array;
+  const yData = ys.dataSync() as Float32Array;
+  hs.dispose();
+  ys.dispose();
+  return Array.from({ length: n }, (_, i) => ({
+    length,
+    hidden: hData.slice(i * length * hiddenSize, (i + 1) * length * hiddenSize),
+    hiddenSize,
+    outputs: yData.slice(i * length * outputSize, (i + 1) * length * outputSize),
+    outputSize,
+  }));
 }
 
 export interface SequenceModel {

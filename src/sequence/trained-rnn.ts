@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SequenceModelManifest } from '../model/manifest.ts';
 import type { EncodedSequence, Vocabulary } from './input.ts';
-import type { SequenceModel, Unrolled } from './sequence-model.ts';
+import { readUnrolled, type SequenceModel, type Unrolled } from './sequence-model.ts';
 
 const RECURRENT = new Set(['SimpleRNN', 'GRU', 'LSTM']);
 
@@ -54,21 +54,8 @@ export class TrainedRnn implements SequenceModel {
   }
 
   run(batch: EncodedSequence[]): Unrolled[] {
-    const T = batch[0]!.length;
     const [hs, ys] = tf.tidy(() => this.inspect.predict(this.inputTensor(batch)) as tf.Tensor[]) as [tf.Tensor3D, tf.Tensor3D];
-    const H = hs.shape[2];
-    const O = ys.shape[2];
-    const hData = hs.dataSync() as Float32Array;
-    const yData = ys.dataSync() as Float32Array;
-    hs.dispose();
-    ys.dispose();
-    return batch.map((_, i) => ({
-      length: T,
-      hidden: hData.slice(i * T * H, (i + 1) * T * H),
-      hiddenSize: H,
-      outputs: yData.slice(i * T * O, (i + 1) * T * O),
-      outputSize: O,
-    }));
+    return readUnrolled(hs, ys);
   }
 
   architecture(): Record<string, unknown> {
