@@ -19,7 +19,7 @@
  *
  * Options: --quick (fewer repetitions), --resnet-batches 1,8 (default 1,8),
  *   --torch-threads 2 | 1,2 (PyTorch thread counts to compare against; default 2),
- *   --only mnist|resnet.
+ *   --only mnist|resnet, --threads N (gradlab's wasm threads; default one per CPU).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +62,7 @@ const QUICK = process.argv.includes('--quick');
 const RESNET_BATCHES = (option('resnet-batches') ?? '1,8').split(',').map(Number);
 const TORCH_THREADS = (option('torch-threads') ?? '2').split(',').map(Number);
 const ONLY = option('only');
+const GRADLAB_THREADS = option('threads') === undefined ? undefined : Number(option('threads'));
 
 // ---------------------------------------------------------------------------------------------
 // PyTorch: installation and the peer process
@@ -324,7 +325,7 @@ function fmt(ms: number | undefined): string {
 async function main(): Promise<void> {
   ensurePyTorch();
   mkdirSync(path.join(WORK_DIR, 'inputs'), { recursive: true });
-  const backend = await initBackend('wasm');
+  const backend = await initBackend('wasm', GRADLAB_THREADS ? { threads: GRADLAB_THREADS } : {});
   const started = Date.now();
   const loadStart = os.loadavg()[0]!;
   // OpenMP threads spin while they wait; on a machine whose cores are busy with other work that
@@ -380,7 +381,7 @@ async function main(): Promise<void> {
     });
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     console.log(`\n## gradlab vs PyTorch (median ms, interleaved; ${os.cpus().length} cores, ${cpu})\n`);
-    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, one thread. PyTorch ${torchInfo} (Debian), CPU, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
+    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}. PyTorch ${torchInfo} (Debian), CPU, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
     console.log(`Load average (1 min): ${loadStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end; ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
     console.log(markdownTable(header, table));
     const guidedMissing = subjects.filter((s) => !supportsGuided(s)).map((s) => s.name);

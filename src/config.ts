@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BACKEND_CHOICES, type BackendChoice } from './model/backend.ts';
+import { defaultThreadCount, MAX_WASM_THREADS } from './model/threaded-wasm.ts';
 import { KeyRing, KeySpecError, parseKeyList, parseKeysFile, parseRateLimit, type ApiKeySpec, type RateLimit } from './blackbox/keys.ts';
 import { OutputShapeError, parseModelOutputs, parseOutputShape, type OutputShape } from './blackbox/output-shaping.ts';
 import { QUERY_LOG_MODES, type QueryLogMode } from './blackbox/query-log.ts';
@@ -55,6 +56,8 @@ export interface Config {
   port: number;
   host: string;
   backend: BackendChoice;
+  /** Compute threads of the wasm backend (1 = tfjs' single-threaded module). */
+  threads: number;
   mode: Mode;
   modelsDir: string;
   /** Extra model sources: `file://` or `http(s)://` URLs of a model folder or its manifest.json. */
@@ -82,6 +85,7 @@ const OPTIONS = {
   port: { flag: '--port', env: 'PORT', describe: 'TCP port (default 8080)' },
   host: { flag: '--host', env: 'GRADLAB_HOST', describe: 'address to listen on (default 0.0.0.0)' },
   backend: { flag: '--backend', env: 'GRADLAB_BACKEND', describe: `compute backend: ${BACKEND_CHOICES.join('|')} (default auto)` },
+  threads: { flag: '--threads', env: 'GRADLAB_THREADS', describe: `wasm backend compute threads, 1-${MAX_WASM_THREADS} (default: one per CPU, here ${defaultThreadCount()})` },
   mode: { flag: '--mode', env: 'GRADLAB_MODE', describe: 'whitebox|blackbox (default whitebox)' },
   modelsDir: { flag: '--models-dir', env: 'GRADLAB_MODELS_DIR', describe: 'folder of model folders (default ./models)' },
   modelUrls: { flag: '--model-url', env: 'GRADLAB_MODEL_URLS', describe: 'extra model URL (file:// or http(s)://); repeatable, or comma-separated in the variable' },
@@ -182,6 +186,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     port: int('port', 8080, 0, 65535),
     host: raw('host') ?? '0.0.0.0',
     backend: oneOf('backend', BACKEND_CHOICES, 'auto'),
+    threads: int('threads', defaultThreadCount(), 1, MAX_WASM_THREADS),
     mode,
     modelsDir: raw('modelsDir') ?? 'models',
     modelUrls,

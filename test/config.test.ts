@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
 test('defaults', () => {
@@ -10,6 +11,18 @@ test('defaults', () => {
   assert.equal(c.modelsDir, 'models');
   assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 32, maxWaitMs: 2 });
   assert.equal(c.limits.maxBatchSize, 64);
+  assert.equal(c.threads, Math.min(8, availableParallelism()));
+});
+
+test('--threads / GRADLAB_THREADS sets the wasm thread count, 1 to 8', () => {
+  assert.equal(loadConfig([], { GRADLAB_THREADS: '1' }).threads, 1);
+  assert.equal(loadConfig(['--threads', '4'], { GRADLAB_THREADS: '1' }).threads, 4);
+  for (const bad of ['0', '9', 'two', '1.5']) {
+    assert.throws(
+      () => loadConfig(['--threads', bad], {}),
+      (e) => e instanceof ConfigError && e.message.includes(`--threads / GRADLAB_THREADS: '${bad}' is not an integer between 1 and 8`),
+    );
+  }
 });
 
 test('flags override environment variables, which override defaults', () => {

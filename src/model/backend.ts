@@ -4,10 +4,13 @@
  * `auto` prefers the native TensorFlow binding (`@tensorflow/tfjs-node-gpu`, then
  * `@tensorflow/tfjs-node`; imported dynamically because their install downloads libtensorflow and
  * so they are not dependencies), then `wasm` (SIMD, shipped in the npm package), then `cpu`.
- * On wasm, gradlab registers its own gradient kernels (see `kernels/`).
+ * On wasm, gradlab starts tfjs' multithreaded build with one thread per core (`threaded-wasm.ts`;
+ * one thread, or a failed start, uses the stock single-threaded module) and registers its own
+ * gradient kernels (see `kernels/`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './kernels/index.ts';
+import { defaultThreadCount, registerThreadedWasm } from './threaded-wasm.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -17,6 +20,8 @@ export interface BackendInfo {
   name: string;
   /** Which package provided it, e.g. `@tensorflow/tfjs-node-gpu`. */
   package: string;
+  /** Compute threads: XNNPACK's pool on wasm, 1 on cpu; undefined for tensorflow (TF's own pools). */
+  threads?: number;
   /** Kernels gradlab registered on top of the stock backend. */
   customKernels: string[];
   /** Why earlier choices were skipped (for `auto`), for the logs. */
@@ -51,13 +56,21 @@ async function tryNative(skipped: string[]): Promise<BackendInfo | undefined> {
   return undefined;
 }
 
-async function tryWasm(skipped: string[]): Promise<BackendInfo | undefined> {
+async function tryWasm(skipped: string[], threads: number): Promise<BackendInfo | undefined> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
+    let actualThreads = 1;
+    if (threads > 1) {
+      try {
+        actualThreads = await registerThreadedWasm(threads);
+      } catch (err) {
+        skipped.push(`threaded wasm (${threads} threads): ${(err as Error).message.split('\n')[0]}; using one thread`);
+      }
+    }
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       const customKernels = registerWasmGradientKernels();
-      return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', customKernels, skipped };
+      return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: actualThreads, customKernels, skipped };
     }
     skipped.push('@tensorflow/tfjs-backend-wasm: the wasm backend did not initialise');
   } catch (err) {
@@ -69,14 +82,20 @@ async function tryWasm(skipped: string[]): Promise<BackendInfo | undefined> {
 async function useCpu(skipped: string[]): Promise<BackendInfo> {
   await tf.setBackend('cpu');
   await tf.ready();
-  return { name: 'cpu', package: '@tensorflow/tfjs', customKernels: [], skipped };
+  return { name: 'cpu', package: '@tensorflow/tfjs', threads: 1, customKernels: [], skipped };
+}
+
+export interface BackendOptions {
+  /** Threads for the wasm backend (1–8); default one per CPU (`defaultThreadCount`). */
+  threads?: number;
 }
 
 /**
  * Selects the backend once per process. An explicit choice that cannot be honoured throws with
  * the reason; `auto` falls through the list and records why each step was skipped.
  */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+  const threads = options.threads ?? defaultThreadCount();
   if (current && (choice === 'auto' || choice === current.name)) return current;
   const skipped: string[] = [];
   let info: BackendInfo | undefined;
@@ -86,14 +105,14 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       if (!info) throw new Error(`backend 'tensorflow' is unavailable: ${skipped.join('; ')}`);
       break;
     case 'wasm':
-      info = await tryWasm(skipped);
+      info = await tryWasm(skipped, threads);
       if (!info) throw new Error(`backend 'wasm' is unavailable: ${skipped.join('; ')}`);
       break;
     case 'cpu':
       info = await useCpu(skipped);
       break;
     case 'auto':
-      info = (await tryNative(skipped)) ?? (await tryWasm(skipped)) ?? (await useCpu(skipped));
+      info = (await tryNative(skipped)) ?? (await tryWasm(skipped, threads)) ?? (await useCpu(skipped));
       break;
     default:
       throw new Error(`unknown backend '${choice as string}' (expected one of ${BACKEND_CHOICES.join(', ')})`);
