@@ -10,9 +10,11 @@
  * The fast (XNNPACK) forward conv computes this with stride 1. The derived filter is cached per
  * weight tensor (see filter-cache.ts). Padding that would be negative (explicit pads wider than the
  * kernel) is replaced by cropping the result. Strided convs take the sub-pixel route instead
- * (strided-backprop-input.ts), which skips the multiplications by the inserted zeros.
+ * (strided-backprop-input.ts), which skips the multiplications by the inserted zeros, and image
+ * stems with 1 to 3 input channels the matrix-product route (col2im-backprop-input.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { clearCol2imCache, col2imConv2DBackpropInput, usesCol2im } from './col2im-backprop-input.ts';
 import { cachePerBackend } from './filter-cache.ts';
 import { clearStridedBackpropInputCache, stridedConv2DBackpropInput } from './strided-backprop-input.ts';
 import {
@@ -42,6 +44,7 @@ const transposedFilters = cachePerBackend(flipAndSwapChannels);
 export function clearConv2DBackpropInputCache(): void {
   transposedFilters.clear();
   clearStridedBackpropInputCache();
+  clearCol2imCache();
 }
 
 /**
@@ -56,16 +59,13 @@ export function transposedConvAxis(
   return { before: Math.max(0, before), after: Math.max(0, after), crop: Math.max(0, -before) };
 }
 
-function conv2DBackpropInput(args: {
-  inputs: { dy: TensorInfo; filter: TensorInfo };
-  backend: BackendWasm;
-  attrs: Conv2DBackpropInputAttrs;
-}): TensorInfo {
-  const { inputs: { dy, filter }, backend, attrs } = args;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  assertChannelsLast('Conv2DBackpropInput', dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+/**
+ * The convolution routes (stride 1: one conv of the gradient with the flipped filter; strided: the
+ * sub-pixel convs), whatever the channel count. Exported for bench-stem-routes.ts.
+ */
+export function convolutionBackpropInput(
+  backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo,
+): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   // Strided convs: per-phase stride-1 convs instead of convolving the zero-dilated gradient.
@@ -83,6 +83,21 @@ function conv2DBackpropInput(args: {
     keep(dx);
     return slice(backend, dx, [0, rows.crop, cols.crop, 0], [batchSize, inHeight, inWidth, inChannels]);
   });
+}
+
+function conv2DBackpropInput(args: {
+  inputs: { dy: TensorInfo; filter: TensorInfo };
+  backend: BackendWasm;
+  attrs: Conv2DBackpropInputAttrs;
+}): TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+  assertChannelsLast('Conv2DBackpropInput', dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  // Image stems (1 to 3 input channels): a matrix product and a scatter-add.
+  if (usesCol2im(info)) return col2imConv2DBackpropInput(backend, dy, filter, info);
+  return convolutionBackpropInput(backend, dy, filter, info);
 }
 
 export const conv2DBackpropInputConfig: tf.KernelConfig = {

@@ -73,6 +73,11 @@ CASES.push(
   { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 2], pad: 'valid' },
   { x: [2, 9, 9, 3], filter: [2, 2, 3, 4], strides: 3, pad: explicit(2, 1, 0, 2) },
   { x: [1, 38, 38, 3], filter: [7, 7, 3, 6], strides: 2, pad: explicit(3, 3, 3, 3) }, // torchvision-style stem
+  // The same strided shapes with 4+ input channels, which take the sub-pixel route, not col2im.
+  { x: [2, 11, 10, 5], filter: [3, 3, 5, 4], strides: 3, pad: 'same' },
+  { x: [1, 9, 9, 4], filter: [2, 4, 4, 3], strides: [3, 2], pad: 'valid' },
+  { x: [2, 9, 9, 6], filter: [2, 2, 6, 4], strides: 3, pad: explicit(2, 1, 0, 2) },
+  { x: [1, 5, 5, 4], filter: [2, 2, 4, 3], strides: 2, pad: explicit(3, 0, 0, 3) },
 );
 
 before(async () => {
