@@ -10,6 +10,7 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
     const body = {
       status: registry.ready ? 'ready' : registry.state,
       backend: backend.name,
+      threads: backend.threads,
       models: registry.names(),
       ...(registry.failure ? { failure: registry.failure } : {}),
     };

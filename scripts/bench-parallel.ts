@@ -8,7 +8,11 @@
  * alike, and prints medians. "one thread" never uses the pool; 0 sends every convolution and
  * matrix product to it.
  *
- *   node --import tsx scripts/bench-parallel.ts [--rounds 15] [--no-resnet]
+ * With --settle MS, each timed call comes after MS milliseconds of idle time, as a lone request
+ * does on a quiet server: the pool's threads have gone to sleep by then, and waking them is part
+ * of the cost.
+ *
+ *   node --import tsx scripts/bench-parallel.ts [--rounds 15] [--no-resnet] [--settle 30]
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -28,6 +32,8 @@ const arg = (name: string) => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const ROUNDS = Number(arg('rounds') ?? 15);
+const SETTLE_MS = Number(arg('settle') ?? 0);
+const settle = () => (SETTLE_MS > 0 ? new Promise((resolve) => setTimeout(resolve, SETTLE_MS)) : Promise.resolve());
 const THRESHOLDS = [Infinity, 0, 500_000, 2_000_000, 8_000_000, 32_000_000];
 const label = (t: number) => (t === Infinity ? 'one thread' : t === 0 ? '0' : `${t / 1e6}M`);
 
@@ -67,16 +73,17 @@ if (!process.argv.includes('--no-resnet')) {
 const times = rows.map(() => THRESHOLDS.map(() => [] as number[]));
 for (const row of rows) for (const t of THRESHOLDS) { pool.minMacs = t; row.run(); } // warm-up
 for (let round = 0; round < ROUNDS; round++) {
-  rows.forEach((row, r) => {
-    THRESHOLDS.forEach((_, k) => {
+  for (const [r, row] of rows.entries()) {
+    for (let k = 0; k < THRESHOLDS.length; k++) {
       const i = (k + round) % THRESHOLDS.length; // rotate which threshold goes first
       pool.minMacs = THRESHOLDS[i]!;
+      await settle();
       const t0 = performance.now();
       row.run();
       times[r]![i]!.push(performance.now() - t0);
-    });
-  });
+    }
+  }
 }
 pool.minMacs = chosen;
-console.log(`\nwasm, ${backend.threads} threads: median ms by threshold (multiply-adds from which an op uses the pool), ${ROUNDS} interleaved rounds; gradlab's default: ${label(chosen)}\n`);
+console.log(`\nwasm, ${backend.threads} threads: median ms by threshold (multiply-adds from which an op uses the pool), ${ROUNDS} interleaved rounds, ${SETTLE_MS ? `${SETTLE_MS} ms idle before each call` : 'calls back to back'}; gradlab's default: ${label(chosen)}\n`);
 console.log(markdownTable(['work', ...THRESHOLDS.map(label)], rows.map((row, r) => [row.name, ...times[r]!.map((ts) => median(ts).toFixed(2))])));

@@ -62,6 +62,7 @@ const QUICK = process.argv.includes('--quick');
 const RESNET_BATCHES = (option('resnet-batches') ?? '1,8').split(',').map(Number);
 const TORCH_THREADS = (option('torch-threads') ?? '2').split(',').map(Number);
 const ONLY = option('only');
+const SETTLE_MS = 30;
 const GRADLAB_THREADS = option('threads') === undefined ? undefined : Number(option('threads'));
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +286,8 @@ async function timeTorch(peer: Peer, row: Row, threads: number): Promise<number>
 
 /**
  * One warm-up each, then repetitions in rotating order (gradlab first, then PyTorch first, ...)
- * until a time budget per row is spent (at least 3, at most 21 repetitions).
+ * until a time budget per row is spent (at least 3, at most 21 repetitions), with a 30 ms pause
+ * before each timed call.
  */
 async function timeRow(peer: Peer, row: Row): Promise<Timed> {
   const canRun = row.work !== 'guided' || supportsGuided(row.subject);
@@ -302,6 +304,9 @@ async function timeRow(peer: Peer, row: Row): Promise<Timed> {
   for (let r = 0; r < reps; r++) {
     for (let k = 0; k < sides.length; k++) {
       const i = (k + r) % sides.length;
+      // Both sides keep threads spinning for a moment after their work (OpenMP's active wait,
+      // XNNPACK's pool): a pause lets them settle so that neither side's turn pays for the other's.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const ms = await sides[i]!();
       if (canRun && i === 0) gradlabTimes.push(ms);
       else torchTimes.get(TORCH_THREADS[canRun ? i - 1 : i]!)!.push(ms);

@@ -61,6 +61,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // How long the server spent on the request up to sending (parsing, decoding, compute,
+    // serialising), for clients, browsers' dev tools and bench-overhead.ts. Not in black-box mode,
+    // whose answers show nothing of the service's inside.
+    if (config.mode === 'whitebox') void reply.header('server-timing', `app;dur=${reply.elapsedTime.toFixed(2)}`);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = routeLabel(request.routeOptions.url);

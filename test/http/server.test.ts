@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,12 +21,13 @@ test('a real server process: listens, becomes ready, classifies over fetch, logs
   t.after(() => server.child.kill('SIGKILL'));
   await waitReady(server.baseUrl);
   const ready = await (await fetch(`${server.baseUrl}/readyz`)).json();
-  assert.deepEqual(ready, { status: 'ready', backend: 'wasm', models: ['tiny'] });
+  assert.deepEqual(ready, { status: 'ready', backend: 'wasm', threads: Math.min(8, availableParallelism()), models: ['tiny'] });
 
   const form = new FormData();
   form.append('image', new Blob([new Uint8Array(await encodeGrey(8, 8, 'png'))], { type: 'image/png' }), 'digit.png');
   const res = await fetch(`${server.baseUrl}/v1/models/tiny/classify`, { method: 'POST', body: form, headers: { 'x-request-id': 'test-req-1' } });
   assert.equal(res.status, 200);
+  assert.match(res.headers.get('server-timing') ?? '', /^app;dur=\d+\.\d\d$/);
   const body = (await res.json()) as { predictions: unknown[] };
   assert.equal(body.predictions.length, 3);
 

@@ -13,8 +13,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { PoolSwitch } from '../threaded-wasm.ts';
 import type { TensorInfo } from './wasm-ops.ts';
 
-/** Default threshold: below it an operation stays on one thread (see bench-parallel.ts). */
-export const DEFAULT_PARALLEL_MIN_MACS = 2_000_000;
+/**
+ * Default threshold: below it an operation stays on one thread. From
+ * `node --import tsx scripts/bench-parallel.ts --settle 30` (each call after 30 ms idle, as a lone
+ * request meets the server), median ms at one thread / 2M / 8M: MNIST batch-1 input gradient
+ * 4.70 / 7.16 / 4.63 (its largest conv, 5.3M multiply-adds, then stays on one thread and the pool
+ * is never woken), batch 8 20.2 / 15.9 / 16.2, batch 64 138.5 / 78.7 / 82.2, ResNet-18 batch 1
+ * 433 / 261 / 265.
+ */
+export const DEFAULT_PARALLEL_MIN_MACS = 8_000_000;
 
 type Inputs = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
