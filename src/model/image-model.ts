@@ -19,6 +19,9 @@ export class ImageModel {
     this.manifest = manifest;
     this.net = net;
     this.source = source;
+    // Built now, not at the first gradient: it holds folded conv weights (gradient-forward.ts), and a
+    // request should not be the one to create them.
+    this.gradientForward();
   }
 
   get name(): string {
@@ -98,6 +101,7 @@ export class ImageModel {
   }
 
   dispose(): void {
+    this.gradientRunner?.dispose();
     this.net.dispose();
   }
 }

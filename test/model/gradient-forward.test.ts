@@ -4,7 +4,8 @@
  * activation, batch norm, ReLU6, padding and pooling, it gives `predict`'s values, its input
  * gradient (through ImageModel.logits, on wasm) matches the cpu backend's gradient of plain
  * `predict`, it never computes weight gradients or tfjs' FusedBatchNorm gradient, and it leaks
- * nothing. Models it cannot follow (shared layers) keep using `predict`.
+ * nothing; conv -> batch norm pairs run folded (refolded when a weight changes, released with the
+ * model). Models it cannot follow (shared layers) keep using `predict`.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -171,4 +172,35 @@ test('a model with a shared layer keeps using predict', async () => {
   const net = tf.model({ inputs: input, outputs: out });
   assert.equal(GradientForward.forModel(net), undefined);
   net.dispose();
+});
+
+test('conv -> batch norm runs as one conv with folded weights, refolded when a weight changes', async () => {
+  await tf.setBackend('wasm');
+  const net = withWeights(residualNet);
+  const runner = GradientForward.forModel(net)!;
+  const x = tf.tensor4d(values(2 * 12 * 12 * 3, 11), [2, 12, 12, 3]);
+  // Per call, nothing of the batch norms is computed any more: no rsqrt of the variances, and
+  // one multiply per ReLU-free path fewer.
+  const profile = await tf.profile(() => runner.run(x));
+  tf.dispose(profile.result as tf.Tensor);
+  assert.ok(!profile.kernels.some((k) => k.name === 'Rsqrt'), 'the batch norms were folded');
+  // Changing a batch-norm variable (as training or setWeights does) refolds on the next call.
+  const bn = net.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
+  bn.setWeights(bn.getWeights().map((w, i) => tf.add(w, 0.25 * (i + 1))));
+  const [expected, actual] = tf.tidy(() => [net.predict(x) as tf.Tensor, runner.run(x)]);
+  assert.ok(maxRelativeError(await actual!.data(), await expected!.data()) <= TOLERANCE);
+  tf.dispose([expected!, actual!, x]);
+  runner.dispose();
+  net.dispose();
+});
+
+test('an ImageModel holds its folded weights from construction and releases them on dispose', async () => {
+  await tf.setBackend('wasm');
+  const net = withWeights(residualNet);
+  const variables = net.weights.length;
+  const withNet = tf.memory().numTensors;
+  const model = new ImageModel({ ...manifestFor('t', [12, 12, 3], ['a', 'b', 'c', 'd', 'e']), output: 'logits' }, net, 'memory');
+  assert.equal(tf.memory().numTensors, withNet + 4, 'two folds, a kernel and a bias each');
+  model.dispose();
+  assert.equal(tf.memory().numTensors, withNet - variables, 'the folds and the network\'s variables are released');
 });
