@@ -191,6 +191,8 @@ async function candidates(
       onStep: (s) => onStep({ ...s, step: r * settings.steps + s.step, steps: restarts * settings.steps }),
       wantPredictions,
     });
+    // One attempt: nothing to choose between (runAttack predicts the result once, afterwards).
+    if (restarts === 1) return { adversarial: adv, iterations: settings.steps };
     const predicted = tf.tidy(() => tf.argMax(model.logits(adv), 1).dataSync());
     const success = Array.from(predicted, (p, i) => criterion.isAdversarial(p, i));
     if (!best) {
