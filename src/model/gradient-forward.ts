@@ -236,8 +236,11 @@ export class GradientForward {
     this.supportsReluSwap = withRelu.length > 0 && withRelu.every((s) => RELU_REPLACED.has(s.layer.getClassName()));
   }
 
-  /** The runner for `net`, or undefined where it cannot reproduce `predict` (then use predict). */
-  static forModel(net: tf.LayersModel): GradientForward | undefined {
+  /**
+   * The runner for `net`, or undefined where it cannot reproduce `predict` (then use predict).
+   * `foldBatchNorm: false` keeps conv and batch norm apart (for scripts/bench-fold.ts).
+   */
+  static forModel(net: tf.LayersModel, options: { foldBatchNorm?: boolean } = {}): GradientForward | undefined {
     if (net.inputs.length !== 1 || net.outputs.length !== 1) return undefined;
     const steps: Step[] = [];
     for (const layer of net.layers) {
@@ -249,7 +252,7 @@ export class GradientForward {
       steps.push({ layer, inputs: node.inputTensors.map((t) => t.id), output: node.outputTensors[0]!.id });
     }
     const output = net.outputs[0]!.id;
-    planFolds(steps, output);
+    if (options.foldBatchNorm !== false) planFolds(steps, output);
     return new GradientForward(steps, net.inputs[0]!.id, output);
   }
 
