@@ -18,10 +18,11 @@ import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { clientGoneSignal, openEventStream, wantsEventStream } from '../src/http/sse.ts';
+import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { ModelParams } from './schemas/common.ts';
 import { AttackParams } from './schemas/attack.ts';
 
-async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: number) {
+async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: number, encodingFormat: EncodingFormat) {
   const shape = [...model.inputShape];
   const image = rgbToPng(inputToRgb(r.adversarial.image, model.inputShape, model.manifest.input.range), scale);
   // The perturbation, amplified for viewing: signed rendering normalised to its own size.
@@ -32,19 +33,19 @@ async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: n
     label: r.label,
     ...(r.target ? { target: r.target } : {}),
     original: r.original,
-    adversarial: { predictions: r.adversarial.predictions, image: { shape, data: Array.from(r.adversarial.image) }, png: (await image).toString('base64') },
+    adversarial: { predictions: r.adversarial.predictions, image: tensorJson(shape, r.adversarial.image, encodingFormat), png: (await image).toString('base64') },
     perturbation: { linf: r.perturbation.linf, l2: r.perturbation.l2, l0: r.perturbation.l0, png: (await delta).toString('base64') },
     iterations: r.iterations,
     elapsedMs: r.elapsedMs,
   };
 }
 
-async function serialiseReport(model: ImageModel, report: AttackReport, batch: boolean, curve: boolean, scale: number) {
+async function serialiseReport(model: ImageModel, report: AttackReport, batch: boolean, curve: boolean, scale: number, encodingFormat: EncodingFormat = 'float') {
   const head = { model: model.name, method: report.method, norm: report.norm, targeted: report.targeted };
   const runs = await Promise.all(
     report.runs.map(async (run) => ({
       ...(run.epsilon !== undefined ? { epsilon: run.epsilon } : {}),
-      results: await Promise.all(run.results.map((r) => serialiseResult(model, r, scale))),
+      results: await Promise.all(run.results.map((r) => serialiseResult(model, r, scale, encodingFormat))),
       successRate: run.successRate,
       robustAccuracy: run.robustAccuracy,
     })),
@@ -64,7 +65,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       const model = ctx.registry.get(name);
       const { limits } = ctx.config;
       const req = await readImageRequest<AttackParams>(request, AttackParams, limits.maxBatchSize);
-      const { scale: requestedScale, ...params } = req.params;
+      const { scale: requestedScale, encodingFormat, ...params } = req.params;
       const attackRequest = params as AttackRequest;
       for (const { field, value } of requestedSteps(attackRequest)) checkSteps(limits, field, value);
       checkAttackRequest(model, attackRequest, req.images.length);
@@ -86,7 +87,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
         };
         try {
           const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress, progressTop: true });
-          stream.send('result', await serialiseReport(model, report, req.batch, curve, scale));
+          stream.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
         } catch (err) {
           if (stream.signal.aborted) {
             request.log.info({ model: name }, 'attack stopped: the client disconnected');
@@ -104,7 +105,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
 
       const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(reply));
       const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress: countStep });
-      return serialiseReport(model, report, req.batch, curve, scale);
+      return serialiseReport(model, report, req.batch, curve, scale, encodingFormat);
     },
   );
 };

@@ -15,6 +15,7 @@ import { requireSingleForPng, wantsPng } from '../src/http/accept.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
+import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { ModelParams } from './schemas/common.ts';
 import { ExplainParams } from './schemas/explain.ts';
 import { explainSequenceRequest } from './explain-sequence.ts';
@@ -25,7 +26,7 @@ async function decodeBaseline(baseline: ExplainParams['baseline'], model: ImageM
   return toModelInput(baseline, model.manifest.input, limits, 'baseline');
 }
 
-export function serialiseExplanation(e: Explanation) {
+export function serialiseExplanation(e: Explanation, encodingFormat: EncodingFormat = 'float') {
   return {
     method: e.method,
     ...(e.base ? { base: e.base } : {}),
@@ -34,7 +35,7 @@ export function serialiseExplanation(e: Explanation) {
     prediction: e.prediction,
     ...(e.layer ? { layer: e.layer } : {}),
     ...(e.completeness ? { completeness: e.completeness } : {}),
-    map: { shape: e.map.shape, data: Array.from(e.map.data) },
+    map: tensorJson(e.map.shape, e.map.data, encodingFormat),
     rendering: e.rendering,
     png: e.png.toString('base64'),
   };
@@ -51,7 +52,7 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       const model = ctx.registry.get(name);
       const { limits } = ctx.config;
       const req = await readImageRequest<ExplainParams>(request, ExplainParams, limits.maxBatchSize);
-      const { baseline, ...params } = req.params;
+      const { baseline, encodingFormat, ...params } = req.params;
       checkSteps(limits, 'steps', params.steps);
       checkSteps(limits, 'samples', params.samples);
       const png = wantsPng(request);
@@ -61,8 +62,8 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
       const results = await explainImages(model, inputs, explainRequest, new Deadline(limits.requestTimeoutMs));
       if (png) return reply.type('image/png').send(results[0]!.png);
-      if (!req.batch) return { model: name, ...serialiseExplanation(results[0]!) };
-      return { model: name, results: results.map(serialiseExplanation) };
+      if (!req.batch) return { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
+      return { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) };
     },
   );
 };

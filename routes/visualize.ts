@@ -12,6 +12,7 @@ import type { AppContext } from '../src/http/context.ts';
 import { wantsPng } from '../src/http/accept.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { checkParams } from '../src/http/request-images.ts';
+import { tensorJson } from '../src/http/tensor-json.ts';
 import { ModelParams } from './schemas/common.ts';
 import { VisualizeParams } from './schemas/visualize.ts';
 
@@ -24,7 +25,7 @@ export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) 
       const model = ctx.registry.get(name);
       const params = checkParams<VisualizeParams>(VisualizeParams, request.body ?? {});
       checkSteps(ctx.config.limits, 'steps', params.steps);
-      const { scale: requestedScale, position, ...rest } = params;
+      const { scale: requestedScale, position, encodingFormat, ...rest } = params;
       const result = await visualize(model, { ...rest, ...(position ? { position: position as [number, number] } : {}) }, new Deadline(ctx.config.limits.requestTimeoutMs));
       const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
       const png = (image: Float32Array) => rgbToPng(inputToRgb(image, model.inputShape, model.manifest.input.range), scale);
@@ -35,7 +36,7 @@ export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) 
         steps: result.steps,
         finalObjective: result.finalObjective,
         predictions: result.predictions,
-        image: { shape: [...model.inputShape], data: Array.from(result.image) },
+        image: tensorJson(model.inputShape, result.image, encodingFormat),
         png: (await png(result.image)).toString('base64'),
         snapshots: await Promise.all(
           result.snapshots.map(async (s) => ({ step: s.step, objective: s.objective, top: s.top, png: (await png(s.image)).toString('base64') })),

@@ -62,12 +62,14 @@ export async function benchOverhead(): Promise<void> {
   const resnetPng = (await sharp(rgb, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer()).toString('base64');
   const resnetInput = Float32Array.from(rgb, (v) => (v / 255) * (resnet.manifest.input.range[1] - resnet.manifest.input.range[0]) + resnet.manifest.input.range[0]);
   const resnetName = resnet.manifest.name;
-  cases.push({
-    label: `ResNet-18 224² explain gradient`,
-    path: `/v1/models/${resnetName}/explain`,
-    body: { image: resnetPng, method: 'gradient' },
-    core: () => explainImages(resnet, [resnetInput], { method: 'gradient' }),
-  });
+  for (const encodingFormat of ['float', 'base64']) {
+    cases.push({
+      label: `ResNet-18 224² explain gradient (encodingFormat ${encodingFormat})`,
+      path: `/v1/models/${resnetName}/explain`,
+      body: { image: resnetPng, method: 'gradient', encodingFormat },
+      core: () => explainImages(resnet, [resnetInput], { method: 'gradient' }),
+    });
+  }
 
   const server = await startServer(['--models-dir', 'models', '--model-url', `file://${resnetDir}`, '--batching', 'off', '--threads', String(backend.threads ?? 1)]);
   try {

@@ -1,5 +1,6 @@
 /** Parameters of `POST /v1/models/:model/attack` besides the image(s). */
 import { Type, type Static } from '@sinclair/typebox';
+import { EncodingFormat } from './common.ts';
 import { ATTACK_METHODS } from '../../src/attacks/attack.ts';
 import { NORMS } from '../../src/attacks/norms.ts';
 import { Target } from './explain.ts';
@@ -25,6 +26,7 @@ export const AttackParams = Type.Object(
     overshoot: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     candidates: Type.Optional(Type.Integer({ minimum: 1 })),
     scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+    encodingFormat: Type.Optional(EncodingFormat),
   },
   { additionalProperties: false },
 );

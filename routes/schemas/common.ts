@@ -3,6 +3,7 @@
  * These TypeBox schemas validate requests and are checked against openapi.yaml by a test.
  */
 import { Type } from '@sinclair/typebox';
+import { ENCODING_FORMATS } from '../../src/http/tensor-json.ts';
 
 export const ErrorResponse = Type.Object({
   error: Type.Object({
@@ -20,4 +21,9 @@ export const Prediction = Type.Object({
 
 export const ModelParams = Type.Object({
   model: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+/** How float tensors in the answer are written (src/http/tensor-json.ts). */
+export const EncodingFormat = Type.Union(ENCODING_FORMATS.map((f) => Type.Literal(f)), {
+  description: 'float tensors in the answer: float (JSON numbers, default) or base64 (little-endian float32)',
 });

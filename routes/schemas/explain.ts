@@ -1,5 +1,6 @@
 /** Parameters of `POST /v1/models/:model/explain` besides the image(s). */
 import { Type, type Static } from '@sinclair/typebox';
+import { EncodingFormat } from './common.ts';
 import { BASE_METHODS, EXPLAIN_METHODS } from '../../src/explain/explain.ts';
 import { IG_RULES } from '../../src/explain/integrated-gradients.ts';
 import { SCORE_KINDS } from '../../src/explain/score.ts';
@@ -23,6 +24,7 @@ export const ExplainParams = Type.Object(
     rule: Type.Optional(Type.Union(IG_RULES.map((r) => Type.Literal(r)))),
     overlay: Type.Optional(Type.Boolean()),
     scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+    encodingFormat: Type.Optional(EncodingFormat),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 /** Body of `POST /v1/models/:model/visualize`. */
 import { Type, type Static } from '@sinclair/typebox';
+import { EncodingFormat } from './common.ts';
 import { SCORE_KINDS } from '../../src/explain/score.ts';
 import { Target } from './explain.ts';
 
@@ -20,6 +21,7 @@ export const VisualizeParams = Type.Object(
     seed: Type.Optional(Type.Integer({ minimum: 0 })),
     snapshotEvery: Type.Optional(Type.Integer({ minimum: 0 })),
     scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+    encodingFormat: Type.Optional(EncodingFormat),
   },
   { additionalProperties: false },
 );

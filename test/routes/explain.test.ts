@@ -93,6 +93,7 @@ test('every bad parameter answers 400 naming it', async (t) => {
     [{ image, method: 'integrated-gradients', baseline: [[1]] }, 'baseline', /baseline/],
     [{ image, method: 'gradient', overlay: 'yes' }, 'overlay', /overlay/],
     [{ image, method: 'gradient', scale: 99 }, 'scale', /scale/],
+    [{ image, method: 'gradient', encodingFormat: 'float64' }, 'encodingFormat', /encodingFormat/],
     [{ image, method: 'gradient', colour: 1 }, 'colour', /colour/],
   ];
   for (const [body, field, message] of cases) {
@@ -137,5 +138,33 @@ test('visualize answers the image, its PNG, predictions and snapshots; 400s name
     const bad = await request(app.server).post('/v1/models/tiny/visualize').send(body);
     assert.equal(bad.status, 400, bad.text);
     assert.equal(bad.body.error.field, field);
+  }
+});
+
+/** A base64 tensor's floats (little-endian float32). */
+function floatsOf(tensor: { dtype: string; encoding: string; data: string }): number[] {
+  assert.equal(tensor.dtype, 'float32');
+  assert.equal(tensor.encoding, 'base64');
+  const bytes = Buffer.from(tensor.data, 'base64');
+  return Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
+}
+
+test('encodingFormat base64 answers the same floats as little-endian float32 bytes, for explain, attack and visualize', async (t) => {
+  const { app } = await build(t);
+  const cases: [string, Record<string, unknown>, (body: Record<string, any>) => { shape: number[]; data: unknown }][] = [
+    [url, { image, method: 'gradient' }, (b) => b.map],
+    ['/v1/models/tiny/attack', { image, method: 'bim', epsilon: 0.2, steps: 3 }, (b) => b.adversarial.image],
+    ['/v1/models/tiny/visualize', { target: 'square', steps: 5, seed: 2 }, (b) => b.image],
+  ];
+  for (const [path, body, tensorOf] of cases) {
+    const floats = await request(app.server).post(path).send(body);
+    const packed = await request(app.server).post(path).send({ ...body, encodingFormat: 'base64' });
+    assert.equal(floats.status, 200, floats.text);
+    assert.equal(packed.status, 200, packed.text);
+    const expected = tensorOf(floats.body);
+    const actual = tensorOf(packed.body) as unknown as { shape: number[]; dtype: string; encoding: string; data: string };
+    assert.deepEqual(actual.shape, expected.shape, path);
+    assert.equal(typeof actual.data, 'string', path);
+    assert.deepEqual(floatsOf(actual), (expected.data as number[]).map(Math.fround), path);
   }
 });
