@@ -7,7 +7,7 @@ test('float: exact numbers; base64: the same floats as little-endian float32, vi
   const view = whole.subarray(1, 6); // byteOffset 4: only these five values may be encoded
   assert.deepEqual(tensorJson([5], view), { shape: [5], data: [Math.fround(0.1), -2.5, Math.fround(1e-8), Math.fround(3.4e38), -0] });
   const packed = tensorJson([5, 1], view, 'base64');
-  assert.ok(packed.encoding === 'base64' && packed.dtype === 'float32');
+  assert.ok('encoding' in packed && packed.encoding === 'base64' && packed.dtype === 'float32');
   assert.deepEqual(packed.shape, [5, 1]);
   const bytes = Buffer.from(packed.data, 'base64');
   assert.equal(bytes.length, 20);
