@@ -64,7 +64,11 @@ test('convolutions, their gradients and matrix products give the same results on
     pool.minMacs = Infinity;
     const serial = run();
     pool.minMacs = 0;
+    const tensors = tf.memory().numTensors;
+    const wasmData = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
     const parallel = run();
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor left behind on the pool');
+    assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), wasmData, 'no wasm buffer left behind');
     serial.forEach((values, k) => values.forEach((v, i) =>
       assert.ok(Math.abs(v - parallel[k]![i]!) <= 1e-4 * Math.max(1, Math.abs(v)), `result ${k}[${i}]: ${v} vs ${parallel[k]![i]}`)));
   } finally {
