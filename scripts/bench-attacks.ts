@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runAttack } from '../src/attacks/attack.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { SHIPPED, imageAt } from './lib/shipped.ts';
 import { markdownTable, timeIt } from './lib/stats.ts';

@@ -6,7 +6,7 @@
  *   node --import tsx scripts/bench-fold.ts [--rounds 12]
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { GradientForward } from '../src/model/gradient-forward.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { ensureResnet18 } from './lib/resnet18.ts';

@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { loadMnist } from '../src/datasets/mnist.ts';
 import { startServer, waitReady } from './lib/server-process.ts';

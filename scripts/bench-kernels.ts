@@ -1,5 +1,5 @@
 /**
- * Benchmarks gradlab's wasm gradient kernels (src/model/kernels/) against what stock tfjs offers:
+ * Benchmarks gradlab's wasm gradient kernels (src/backend/kernels/) against what stock tfjs offers:
  * the stock wasm kernel where one exists (Conv2DBackpropInput, MaxPoolGrad, BatchMatMul),
  * otherwise the pure-JS cpu backend's kernel (what a "copy to cpu and back" fallback would cost at
  * best, copies not counted). Prints the median wall time in ms per kernel call, MNIST-sized and 224x224 shapes.
@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../src/model/backend.ts';
-import { stockWasmKernel } from '../src/model/kernels/index.ts';
+import { initBackend } from '../src/backend/index.ts';
+import { stockWasmKernel } from '../src/backend/kernels/index.ts';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'valid' | 'same';

@@ -14,7 +14,7 @@
 import sharp from 'sharp';
 import { runAttack, type AttackRequest } from '../src/attacks/attack.ts';
 import { explainImages, type ExplainRequest } from '../src/explain/explain.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { ensureResnet18 } from './lib/resnet18.ts';
 import { startServer, waitReady } from './lib/server-process.ts';

@@ -33,7 +33,7 @@ import { guidedBackprop } from '../src/explain/guided-backprop.ts';
 import { layerWalk } from '../src/explain/layer-walk.ts';
 import type { AttributionMethod, MethodContext } from '../src/explain/method.ts';
 import type { ScoreKind } from '../src/explain/score.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { ensureResnet18 } from './lib/resnet18.ts';

@@ -7,10 +7,10 @@
  *   node --import tsx scripts/bench-stem-routes.ts [--threads N]
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/model/backend.ts';
-import { col2imConv2DBackpropInput, usesCol2im } from '../src/model/kernels/col2im-backprop-input.ts';
-import { convolutionBackpropInput } from '../src/model/kernels/conv2d-backprop-input.ts';
-import type { BackendWasm } from '../src/model/kernels/wasm-ops.ts';
+import { initBackend } from '../src/backend/index.ts';
+import { col2imConv2DBackpropInput, usesCol2im } from '../src/backend/kernels/col2im-backprop-input.ts';
+import { convolutionBackpropInput } from '../src/backend/kernels/conv2d-backprop-input.ts';
+import type { BackendWasm } from '../src/backend/kernels/wasm-ops.ts';
 import { markdownTable, timeIt } from './lib/stats.ts';
 
 type Shape4 = [number, number, number, number];

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { runAttack } from '../src/attacks/attack.ts';
 import { gradient } from '../src/explain/gradient.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import type { WorkerJob } from './lib/gradient-worker.ts';
 import { ensureResnet18 } from './lib/resnet18.ts';

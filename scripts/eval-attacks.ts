@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
 import { inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import { availableShipped, imageAt } from './lib/shipped.ts';

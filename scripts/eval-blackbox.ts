@@ -12,7 +12,7 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { SqliteStore } from '../src/blackbox/sqlite-store.ts';
 import { reportMarkdown as queryLogMarkdown, summarise as summariseLog } from '../src/blackbox/report.ts';
 import { runClientAttack, type ClientReport, type ClientRunOptions } from '../src/client/run.ts';

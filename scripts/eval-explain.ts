@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { explainImages, type ExplainRequest } from '../src/explain/explain.ts';
 import { inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { visualize } from '../src/explain/visualize.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import { availableShipped, imageAt } from './lib/shipped.ts';

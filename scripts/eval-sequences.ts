@@ -17,7 +17,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { randomInt, seededRandom } from '../src/datasets/seeded.ts';
 import { loadMobyDick, loadSpamAssassin } from '../src/datasets/text-corpora.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { fileSystemLoader } from '../src/model/fs-io.ts';
 import { hiddenGradientNorms, type GradientFlowOptions } from '../src/sequence/gradient-flow.ts';
 import type { EncodedSequence } from '../src/sequence/input.ts';

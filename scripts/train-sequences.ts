@@ -13,7 +13,7 @@
  * Inputs reach the networks as one-hot vectors (bits as a 1-wide value, characters as one-hot over
  * the vocabulary) except spam-rnn's words, which go through an Embedding: its weight gradient is
  * tfjs's `UnsortedSegmentSum`, which stock tfjs-wasm lacks and gradlab registers
- * (src/model/kernels/unsorted-segment-sum.ts), so all three train and serve on wasm.
+ * (src/backend/kernels/unsorted-segment-sum.ts), so all three train and serve on wasm.
  * Recurrent layers use sigmoid gates (tfjs defaults to hard-sigmoid) and return every hidden
  * state; the readout is a per-step dense layer, so one saved model gives the outputs at every step.
  */
@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
 import { randomInt, seededRandom, shuffleInPlace, type Random } from '../src/datasets/seeded.ts';
 import { loadMobyDick, loadSpamAssassin, type Mail } from '../src/datasets/text-corpora.ts';
-import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../src/model/backend.ts';
+import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../src/backend/index.ts';
 import { fileSystemSaver } from '../src/model/fs-io.ts';
 import { parseSequenceManifest } from '../src/model/manifest.ts';
 import { loadSequenceModelFromDir } from '../src/sequence/loader.ts';

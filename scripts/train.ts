@@ -27,7 +27,7 @@ import { selectImages } from '../src/datasets/image-set.ts';
 import { loadMnist } from '../src/datasets/mnist.ts';
 import { permutation, randomInt, seededRandom, type Random } from '../src/datasets/seeded.ts';
 import { classificationAccuracy } from '../src/model/accuracy.ts';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../src/model/backend.ts';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../src/backend/index.ts';
 import { fileSystemLoader, fileSystemSaver } from '../src/model/fs-io.ts';
 import { parseImageManifest } from '../src/model/manifest.ts';
 

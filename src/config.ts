@@ -4,8 +4,9 @@
  * flag and the variable, never at the first request.
  */
 import { readFileSync } from 'node:fs';
-import { BACKEND_CHOICES, type BackendChoice } from './model/backend.ts';
-import { defaultThreadCount, MAX_WASM_THREADS } from './model/threaded-wasm.ts';
+import type { BatchingConfig } from './model/batcher.ts';
+import { BACKEND_CHOICES, type BackendChoice } from './backend/index.ts';
+import { defaultThreadCount, MAX_WASM_THREADS } from './backend/threaded-wasm.ts';
 import { KeyRing, KeySpecError, parseKeyList, parseKeysFile, parseRateLimit, type ApiKeySpec, type RateLimit } from './blackbox/keys.ts';
 import { OutputShapeError, parseModelOutputs, parseOutputShape, type OutputShape } from './blackbox/output-shaping.ts';
 import { QUERY_LOG_MODES, type QueryLogMode } from './blackbox/query-log.ts';
@@ -28,14 +29,6 @@ export interface Limits {
   maxSteps: number;
   /** Most steps (numbers, pairs, bits, characters or words) in one sequence sent to a sequence model. */
   maxSequenceLength: number;
-}
-
-export interface BatchingConfig {
-  enabled: boolean;
-  /** Most images merged into one forward pass. */
-  maxBatchSize: number;
-  /** Longest a request waits for others to join its batch, in milliseconds. */
-  maxWaitMs: number;
 }
 
 /** Black-box mode: keys, budgets, rate limits, output shaping, the query log (see src/blackbox/). */

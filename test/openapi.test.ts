@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import type { TObject } from '@sinclair/typebox';
 import { buildApp } from '../src/http/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { initBackend } from '../src/model/backend.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { ModelRegistry } from '../src/model/registry.ts';
 import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { runAttack } from '../../src/attacks/attack.ts';
 import { gradient } from '../../src/explain/gradient.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import type { ImageModel } from '../../src/model/image-model.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
 

@@ -9,9 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Deadline } from '../deadline.ts';
 import { badParameter } from '../errors.ts';
 import { quantizeInput } from '../images/encode.ts';
-import { topPredictions, type Prediction } from '../model/classify.ts';
+import { resolveClass, topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
-import { resolveTarget } from '../explain/target.ts';
 import { carliniWagnerL2, CW_DEFAULTS } from './carlini-wagner.ts';
 import { misclassification, targetedMisclassification, type Criterion } from './criteria.ts';
 import { DEEPFOOL_DEFAULTS, deepFool } from './deepfool.ts';
@@ -221,12 +220,12 @@ async function candidates(
 export function checkAttackRequest(model: ImageModel, request: AttackRequest, images: number): void {
   validate(model, request);
   const labels = model.manifest.labels;
-  if (request.target !== undefined) resolveTarget(labels, request.target, 'target');
+  if (request.target !== undefined) resolveClass(labels, request.target, 'target');
   const given = request.label;
   if (Array.isArray(given)) {
     if (given.length !== images) throw badParameter('label', `has ${given.length} labels for ${images} images`);
-    given.forEach((l, i) => resolveTarget(labels, l, `label[${i}]`));
-  } else if (given !== undefined) resolveTarget(labels, given, 'label');
+    given.forEach((l, i) => resolveClass(labels, l, `label[${i}]`));
+  } else if (given !== undefined) resolveClass(labels, given, 'label');
 }
 
 /** Runs the requested attack on each image, once per ε. */
@@ -239,9 +238,9 @@ export async function runAttack(model: ImageModel, inputs: Float32Array[], reque
   if (Array.isArray(given) && given.length !== inputs.length) throw badParameter('label', `has ${given.length} labels for ${inputs.length} images`);
   const trueLabels = clean.map((p, i) => {
     if (given === undefined) return topPredictions(p, labels, 1)[0]!.index;
-    return Array.isArray(given) ? resolveTarget(labels, given[i]!, `label[${i}]`) : resolveTarget(labels, given, 'label');
+    return Array.isArray(given) ? resolveClass(labels, given[i]!, `label[${i}]`) : resolveClass(labels, given, 'label');
   });
-  const targets = request.target !== undefined ? inputs.map(() => resolveTarget(labels, request.target!, 'target')) : undefined;
+  const targets = request.target !== undefined ? inputs.map(() => resolveClass(labels, request.target!, 'target')) : undefined;
   const criterion = targets ? targetedMisclassification(targets) : misclassification(trueLabels);
   const runs: AttackRun[] = [];
   const x0 = model.batchTensor(inputs);

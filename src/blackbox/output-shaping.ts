@@ -6,7 +6,7 @@
  * The less an answer says, the harder the attack: score-based attacks (SimBA, Square) need
  * probabilities, decision-based ones (HopSkipJump) and substitute training need only labels.
  */
-import type { Prediction } from '../model/classify.ts';
+import type { Prediction } from '../model/classes.ts';
 
 export type OutputShape =
   | { kind: 'probabilities'; decimals?: number }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../model/backend.ts';
+import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../backend/index.ts';
 import { CLIENT_ATTACKS, runClientAttack, type ClientAttack, type ClientRunOptions } from './run.ts';
 import { DATASETS, type DatasetName } from './data.ts';
 import { writeReport } from './report.ts';

@@ -9,7 +9,7 @@ import { Deadline } from '../deadline.ts';
 import { badParameter, GradlabError } from '../errors.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../images/encode.ts';
 import { overlay as overlayRgb, renderMap, type Rendering } from '../images/heatmap.ts';
-import { topPredictions, type Prediction } from '../model/classify.ts';
+import { resolveClass, topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { gradcam, guidedGradcam } from './gradcam.ts';
 import { gradient } from './gradient.ts';
@@ -19,7 +19,6 @@ import { layerWalk } from './layer-walk.ts';
 import type { AttributionMethod, MethodContext, MethodOptions } from './method.ts';
 import { classScores, type ScoreKind } from './score.ts';
 import { smoothgrad } from './smoothgrad.ts';
-import { resolveTarget } from './target.ts';
 
 export const BASE_METHODS = ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam', 'integrated-gradients'] as const;
 export type BaseMethod = (typeof BASE_METHODS)[number];
@@ -139,7 +138,7 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
 
   const probabilities = model.predictProbabilities(inputs);
   const targets = probabilities.map((p) => {
-    if (request.target !== undefined) return resolveTarget(labels, request.target);
+    if (request.target !== undefined) return resolveClass(labels, request.target, 'target');
     return topPredictions(p, labels, 1)[0]!.index;
   });
 

@@ -12,11 +12,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { Deadline } from '../deadline.ts';
 import { badParameter, GradlabError } from '../errors.ts';
-import { topPredictions, type Prediction } from '../model/classify.ts';
+import { resolveClass, topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { layerWalk, type LayerWalk } from './layer-walk.ts';
 import { classScoreSum, type ScoreKind } from './score.ts';
-import { resolveTarget } from './target.ts';
 
 export interface VisualizeRequest {
   /** Class objective: index or label. */
@@ -115,7 +114,7 @@ export async function visualize(model: ImageModel, request: VisualizeRequest, de
   } else {
     if (request.target === undefined) throw badParameter('target', 'is required (a class index or label), or give layer and channel for a unit');
     if (request.channel !== undefined) throw badParameter('channel', 'applies only with layer');
-    const index = resolveTarget(labels, request.target);
+    const index = resolveClass(labels, request.target, 'target');
     objective = (x) => classScoreSum(model.logits(x), [index], o.score);
     describe = { kind: 'class', target: { index, label: labels[index]! }, score: o.score };
   }

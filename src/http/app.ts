@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
-import type { BackendInfo } from '../model/backend.ts';
+import type { BackendInfo } from '../backend/index.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import { attackRoutes } from '../../routes/attack.ts';
 import { classifyRoutes } from '../../routes/classify.ts';

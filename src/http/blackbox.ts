@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.ts';
 import { GradlabError } from '../errors.ts';
-import type { Prediction } from '../model/classify.ts';
+import type { Prediction } from '../model/classes.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import type { BudgetStore } from '../blackbox/budget-store.ts';
 import { KeyRing, type ApiKey } from '../blackbox/keys.ts';

@@ -3,7 +3,7 @@
  * backend in use and the metrics. Routes read from it; they never load or change models.
  */
 import type { Config } from '../config.ts';
-import type { BackendInfo } from '../model/backend.ts';
+import type { BackendInfo } from '../backend/index.ts';
 import type { ModelRegistry } from '../model/registry.ts';
 import type { BlackboxGate } from './blackbox.ts';
 import type { Metrics } from './metrics.ts';

@@ -5,7 +5,7 @@
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { initBackend } from '../model/backend.ts';
+import { initBackend } from '../backend/index.ts';
 import { ModelRegistry } from '../model/registry.ts';
 
 async function main(): Promise<void> {

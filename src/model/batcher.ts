@@ -4,8 +4,15 @@
  * images, and each request gets back its own slice. With batching off every request runs alone
  * (split into chunks of at most `maxBatchSize` images).
  */
-import type { BatchingConfig } from '../config.ts';
 import type { ImageModel } from './image-model.ts';
+
+export interface BatchingConfig {
+  enabled: boolean;
+  /** Most images merged into one forward pass. */
+  maxBatchSize: number;
+  /** Longest a request waits for others to join its batch, in milliseconds. */
+  maxWaitMs: number;
+}
 
 export interface BatchObservation {
   model: string;

@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { BatchingConfig } from '../config.ts';
+import type { BatchingConfig } from './batcher.ts';
 import { GradlabError, unknownModel } from '../errors.ts';
 import { DynamicBatcher, type BatchObserver } from './batcher.ts';
 import type { ImageModel } from './image-model.ts';

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { badParameter, GradlabError } from '../errors.ts';
+import { resolveClass } from '../model/classes.ts';
 import { encodeSequence } from './input.ts';
 import type { SequenceModel } from './sequence-model.ts';
 import { TrainedRnn } from './trained-rnn.ts';
@@ -34,12 +35,7 @@ export interface SequenceExplanation {
 }
 
 function resolveTarget(target: number | string | undefined, labels: string[], predicted: number): number {
-  if (target === undefined) return predicted;
-  const index = typeof target === 'number' ? target : labels.indexOf(target);
-  if (!Number.isInteger(index) || index < 0 || index >= labels.length) {
-    throw badParameter('target', `${JSON.stringify(target)} is not a class of this model (${labels.join(', ')})`);
-  }
-  return index;
+  return target === undefined ? predicted : resolveClass(labels, target, 'target');
 }
 
 export function explainSequence(model: SequenceModel, raw: unknown, options: SequenceExplainOptions): SequenceExplanation {

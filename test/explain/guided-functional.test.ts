@@ -13,7 +13,7 @@ import { guidedBackprop } from '../../src/explain/guided-backprop.ts';
 import { layerWalk } from '../../src/explain/layer-walk.ts';
 import { guidedRelu } from '../../src/explain/guided-relu.ts';
 import { scoreGradient } from '../../src/explain/gradient.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { manifestFor } from '../helpers/tiny-models.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { explainImages, type ExplainRequest } from '../../src/explain/explain.ts';
 import { GradlabError } from '../../src/errors.ts';
 import { convFixture, handReluNet, smoothNet } from '../helpers/tiny-models.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { explainImages } from '../../src/explain/explain.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
 import { SHIPPED, imageAt } from '../../scripts/lib/shipped.ts';
 

@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { initBackend, type BackendChoice } from '../../src/model/backend.ts';
+import { initBackend, type BackendChoice } from '../../src/backend/index.ts';
 import { ModelRegistry } from '../../src/model/registry.ts';
 import { writeFixtureModel } from './fixture-model.ts';
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { ModelRegistry } from '../../src/model/registry.ts';
 import { SqliteStore } from '../../src/blackbox/sqlite-store.ts';
 import { keyId } from '../../src/blackbox/keys.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { DynamicBatcher, type BatchObservation } from '../../src/model/batcher.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';

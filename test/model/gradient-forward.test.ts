@@ -11,7 +11,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { GradientForward } from '../../src/model/gradient-forward.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { manifestFor } from '../helpers/tiny-models.ts';

@@ -5,7 +5,7 @@ import { readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { loadModelFromDir, loadModelFromUrl } from '../../src/model/loader.ts';
 import { ManifestError } from '../../src/model/manifest.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { ModelRegistry } from '../../src/model/registry.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
 import { build } from '../helpers/build.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../../src/config.ts';
 import { seededRandom, randomInt } from '../../src/datasets/seeded.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import type { EncodedSequence } from '../../src/sequence/input.ts';
 import { loadSequenceModelFromDir } from '../../src/sequence/loader.ts';
 import { scoreSequence } from '../../src/sequence/score.ts';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { seededRandom } from '../../src/datasets/seeded.ts';
 import { loadMobyDick, loadSpamAssassin } from '../../src/datasets/text-corpora.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { loadSequenceModelFromDir } from '../../src/sequence/loader.ts';
 import { charLmBitsPerChar, parityAccuracy, spamMetrics } from '../../scripts/lib/sequence-data.ts';
 import { TEST_BACKEND } from '../helpers/build.ts';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { GradlabError } from '../../src/errors.ts';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { parseSequenceManifest } from '../../src/model/manifest.ts';
 import { explainSequence } from '../../src/sequence/explain.ts';
 import { makeVocabulary } from '../../src/sequence/input.ts';

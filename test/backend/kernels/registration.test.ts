@@ -7,10 +7,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../../src/model/backend.ts';
+import { initBackend } from '../../../src/backend/index.ts';
 import {
   GRADLAB_WASM_KERNEL_NAMES, registerWasmGradientKernels, stockWasmKernel,
-} from '../../../src/model/kernels/index.ts';
+} from '../../../src/backend/kernels/index.ts';
 import { maxRelativeError, values } from '../../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;

@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../../src/model/backend.ts';
+import { initBackend } from '../../../src/backend/index.ts';
 import { maxRelativeError, size } from '../../helpers/kernel-check.ts';
 
 type Shape4 = [number, number, number, number];

@@ -6,10 +6,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/model/backend.ts';
-import { HEAVY_KERNELS } from '../../../src/model/kernels/parallel.ts';
-import type { BackendWasm, TensorInfo } from '../../../src/model/kernels/wasm-ops.ts';
-import { poolSwitch } from '../../../src/model/threaded-wasm.ts';
+import { initBackend } from '../../../src/backend/index.ts';
+import { HEAVY_KERNELS } from '../../../src/backend/kernels/parallel.ts';
+import type { BackendWasm, TensorInfo } from '../../../src/backend/kernels/wasm-ops.ts';
+import { poolSwitch } from '../../../src/backend/threaded-wasm.ts';
 import { values } from '../../helpers/kernel-check.ts';
 
 let threads = 1;

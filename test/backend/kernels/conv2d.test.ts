@@ -7,8 +7,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../../src/model/backend.ts';
-import { clearWasmGradientKernelCaches } from '../../../src/model/kernels/index.ts';
+import { initBackend } from '../../../src/backend/index.ts';
+import { clearWasmGradientKernelCaches } from '../../../src/backend/kernels/index.ts';
 import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
 
 type Pad = 'valid' | 'same' | number | [[0, 0], [number, number], [number, number], [0, 0]];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import request from 'supertest';
-import { initBackend } from '../../src/model/backend.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { build } from '../helpers/build.ts';
 import { pixelArray } from '../helpers/images.ts';
 

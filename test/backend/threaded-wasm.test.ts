@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { registerThreadedWasm } from '../../src/model/threaded-wasm.ts';
+import { registerThreadedWasm } from '../../src/backend/threaded-wasm.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/start-backend.ts', import.meta.url));
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../src/model/backend.ts';
+import { initBackend } from '../../../src/backend/index.ts';
 
 test('wasm Sign is ±1 for tiny magnitudes, 0 for zero, and leaks nothing', async () => {
   await initBackend('wasm');
