@@ -1,7 +1,8 @@
 /** `GET /v1/models` and `GET /v1/models/:model`: what is loaded (public fields only in black-box mode). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { describeModel, describePublic, describeSequence } from '../src/model/describe.ts';
+import { describeModel, describePublic } from '../src/model/describe.ts';
+import { describeSequence } from '../src/sequence/describe.ts';
 import { unknownModel } from '../src/errors.ts';
 import type { AppContext } from '../src/http/context.ts';
 import { ModelParams } from './schemas/common.ts';

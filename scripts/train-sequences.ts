@@ -26,7 +26,7 @@ import { randomInt, seededRandom, shuffleInPlace, type Random } from '../src/dat
 import { loadMobyDick, loadSpamAssassin, type Mail } from '../src/datasets/text-corpora.ts';
 import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../src/backend/index.ts';
 import { fileSystemSaver } from '../src/model/fs-io.ts';
-import { parseSequenceManifest } from '../src/model/manifest.ts';
+import { parseSequenceManifest } from '../src/sequence/manifest.ts';
 import { loadSequenceModelFromDir } from '../src/sequence/loader.ts';
 import type { SequenceModel } from '../src/sequence/sequence-model.ts';
 import { tokenizeWords } from '../src/sequence/text.ts';

@@ -26,7 +26,7 @@ import type { ImageSet, LabelledSplit } from '../src/datasets/image-set.ts';
 import { selectImages } from '../src/datasets/image-set.ts';
 import { loadMnist } from '../src/datasets/mnist.ts';
 import { permutation, randomInt, seededRandom, type Random } from '../src/datasets/seeded.ts';
-import { classificationAccuracy } from '../src/model/accuracy.ts';
+import { classificationAccuracy } from '../src/datasets/accuracy.ts';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../src/backend/index.ts';
 import { fileSystemLoader, fileSystemSaver } from '../src/model/fs-io.ts';
 import { parseImageManifest } from '../src/model/manifest.ts';

@@ -32,9 +32,12 @@ export class Deadline {
   check(): void {
     if (this.signal?.aborted) throw new GradlabError('GRADLAB_TIMEOUT', 'the request was cancelled by the client');
     if (Date.now() > this.end) {
+      // The HTTP layer adds how to raise the limit (a flag is no business of the core).
       throw new GradlabError(
         'GRADLAB_TIMEOUT',
-        `the computation ran past the time limit of ${this.limitMs} ms; ask for fewer steps or samples, or raise --request-timeout-ms`,
+        `the computation ran past the time limit of ${this.limitMs} ms; ask for fewer steps or samples`,
+        undefined,
+        { kind: 'raise-limit', limit: 'requestTimeoutMs' },
       );
     }
   }

@@ -1,7 +1,11 @@
 /**
  * Every error gradlab reports to a client, declared in one place: a stable code, an HTTP status
- * and a message. The core throws `GradlabError`; the HTTP error handler maps it to
+ * and a message. The core throws `GradlabError`; the HTTP layer (src/http/errors.ts) maps it to
  * `{error: {code, message, field?}}` and never leaks stack traces or tensor internals.
+ *
+ * Core messages name no HTTP routes and no command-line flags: where a client can do something
+ * else, the error carries a structured `hint` and the HTTP layer words it (a route, a flag).
+ * The helpers all take the field first: `badParameter(field, message)`.
  */
 
 export const ERROR_STATUS = {
@@ -24,26 +28,38 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * What the client can do instead, for the HTTP layer to put into words: use another operation on
+ * the same model (`score` a sequence model, `classify` an image model), or have the operator
+ * raise a configured limit.
+ */
+export type ErrorHint =
+  | { kind: 'use-operation'; operation: 'score' | 'classify'; model: string }
+  | { kind: 'raise-limit'; limit: 'requestTimeoutMs' };
+
 export class GradlabError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
   /** The request field the error is about, e.g. `image`, `images[2]`, `topK`. */
   readonly field?: string;
+  /** What to do instead; the HTTP layer appends it to the message in its own words. */
+  readonly hint?: ErrorHint;
 
-  constructor(code: ErrorCode, message: string, field?: string) {
+  constructor(code: ErrorCode, message: string, field?: string, hint?: ErrorHint) {
     super(message);
     this.name = 'GradlabError';
     this.code = code;
     this.statusCode = ERROR_STATUS[code];
     if (field !== undefined) this.field = field;
+    if (hint !== undefined) this.hint = hint;
   }
 }
 
-export const badImage = (message: string, field = 'image') =>
+export const badImage = (field: string, message: string) =>
   new GradlabError('GRADLAB_BAD_IMAGE', message, field);
 export const badParameter = (field: string, message: string) =>
   new GradlabError('GRADLAB_BAD_PARAMETER', `${field}: ${message}`, field);
-export const tooLarge = (message: string, field?: string) =>
+export const tooLarge = (field: string, message: string) =>
   new GradlabError('GRADLAB_TOO_LARGE', message, field);
 export const unknownModel = (name: string) =>
   new GradlabError('GRADLAB_UNKNOWN_MODEL', `no model named '${name}' is loaded`, 'model');

@@ -10,7 +10,7 @@ import type { TObject } from '@sinclair/typebox';
 import { buildApp } from '../src/http/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { initBackend } from '../src/backend/index.ts';
-import { ModelRegistry } from '../src/model/registry.ts';
+import { createModelRegistry } from '../src/http/model-registry.ts';
 import { OPENAPI_PATH } from '../routes/docs.ts';
 import { ClassifyParams } from '../routes/schemas/classify.ts';
 import { ExplainParams } from '../routes/schemas/explain.ts';
@@ -27,7 +27,7 @@ const isDocsAsset = (url: string) => url.startsWith('/docs/') || url === '/docs/
 async function servedRoutes(mode: 'whitebox' | 'blackbox'): Promise<Set<string>> {
   const backend = await initBackend('wasm');
   const config = loadConfig(['--mode', mode], {});
-  const registry = new ModelRegistry({ batching: config.batching });
+  const registry = createModelRegistry({ batching: config.batching });
   const routes = new Set<string>();
   const app = await buildApp({
     config,

@@ -7,7 +7,6 @@
  *   split; the text is what a reader sees (Subject plus body, no headers, no HTML tags).
  */
 import { createRequire } from 'node:module';
-import { mailText } from '../sequence/text.ts';
 import { permutation, seededRandom } from './seeded.ts';
 
 const require = createRequire(import.meta.url);
@@ -60,4 +59,17 @@ export function loadSpamAssassin(seed = 1): SpamSplit {
     train,
     test,
   };
+}
+
+/**
+ * The part of a raw e-mail a reader sees: the Subject line plus the body (headers dropped), with
+ * HTML tags and entities removed.
+ */
+export function mailText(raw: string): string {
+  const split = raw.search(/\r?\n\r?\n/);
+  const headers = split >= 0 ? raw.slice(0, split) : '';
+  const body = split >= 0 ? raw.slice(split) : raw;
+  const subject = /^subject:(.*)$/im.exec(headers)?.[1]?.trim() ?? '';
+  const clean = body.replace(/<[^>]*>/g, ' ').replace(/&[a-z#0-9]+;/gi, ' ');
+  return `${subject}\n${clean}`;
 }

@@ -7,7 +7,6 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../backend/index.ts';
-import type { ModelRegistry } from '../model/registry.ts';
 import { attackRoutes } from '../../routes/attack.ts';
 import { classifyRoutes } from '../../routes/classify.ts';
 import { docsRoutes } from '../../routes/docs.ts';
@@ -21,10 +20,11 @@ import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
 import { handleError, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
+import type { AppModelRegistry } from './model-registry.ts';
 
 export interface AppOptions {
   config: Config;
-  registry: ModelRegistry;
+  registry: AppModelRegistry;
   backend: BackendInfo;
   /** Pino options or `false`; defaults to JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'];

@@ -13,7 +13,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.ts';
 import { GradlabError } from '../errors.ts';
 import type { Prediction } from '../model/classes.ts';
-import type { ModelRegistry } from '../model/registry.ts';
+import type { AppModelRegistry } from './model-registry.ts';
 import type { BudgetStore } from '../blackbox/budget-store.ts';
 import { KeyRing, type ApiKey } from '../blackbox/keys.ts';
 import { answeredClasses, shapePredictions, type OutputShape, type PublicPrediction } from '../blackbox/output-shaping.ts';
@@ -61,7 +61,7 @@ function budgetExhausted(key: ApiKey, wanted: number, remaining: number): Gradla
 }
 
 /** Adds black-box hooks and plugins to the app (before its routes) and returns the gate for classify. */
-export async function installBlackbox(app: FastifyInstance, config: Config, registry: ModelRegistry): Promise<BlackboxGate> {
+export async function installBlackbox(app: FastifyInstance, config: Config, registry: AppModelRegistry): Promise<BlackboxGate> {
   const settings = config.blackbox;
   const keys = new KeyRing(settings.apiKeys);
   const shapeFor = (model: string): OutputShape => settings.modelOutput[model] ?? settings.output;

@@ -4,13 +4,13 @@
  */
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../backend/index.ts';
-import type { ModelRegistry } from '../model/registry.ts';
+import type { AppModelRegistry } from './model-registry.ts';
 import type { BlackboxGate } from './blackbox.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface AppContext {
   config: Config;
-  registry: ModelRegistry;
+  registry: AppModelRegistry;
   backend: BackendInfo;
   metrics: Metrics;
   /** Black-box mode only: keys, budgets, output shaping and the query log for classify. */

@@ -65,10 +65,10 @@ async function readMultipart(request: FastifyRequest, maxImages: number): Promis
         throw badParameter(part.fieldname, "is not a known file field; send images in 'image' or 'images'");
       }
       if (files.length >= maxImages) {
-        throw tooLarge(`more than ${maxImages} images in one request`, 'images');
+        throw tooLarge('images', `more than ${maxImages} images in one request`);
       }
       const bytes = await part.toBuffer();
-      if (part.file.truncated) throw tooLarge('an uploaded image is larger than the configured limit', `images[${files.length}]`);
+      if (part.file.truncated) throw tooLarge(`images[${files.length}]`, 'an uploaded image is larger than the configured limit');
       files.push({ value: bytes, field: `images[${files.length}]` });
     } else {
       if (IMAGE_FIELDS.has(part.fieldname)) {
@@ -88,7 +88,7 @@ async function readMultipart(request: FastifyRequest, maxImages: number): Promis
 export async function readImageRequest<P>(request: FastifyRequest, schema: TSchema, maxImages: number): Promise<ImageRequest<P>> {
   if (request.isMultipart()) {
     const { files, fields } = await readMultipart(request, maxImages);
-    if (files.length === 0) throw badImage("no image: send a file in the multipart field 'image'", 'image');
+    if (files.length === 0) throw badImage('image', "no image: send a file in the multipart field 'image'");
     const params = checkParams<P>(schema, fields);
     if (files.length === 1) files[0]!.field = 'image';
     return { images: files, batch: files.length > 1, params };
@@ -104,9 +104,9 @@ export async function readImageRequest<P>(request: FastifyRequest, schema: TSche
   const params = checkParams<P>(schema, rest);
   if (images !== undefined) {
     if (!Array.isArray(images) || images.length === 0) throw badParameter('images', 'must be a non-empty array of images');
-    if (images.length > maxImages) throw tooLarge(`images: ${images.length} images is more than the limit of ${maxImages}`, 'images');
+    if (images.length > maxImages) throw tooLarge('images', `images: ${images.length} images is more than the limit of ${maxImages}`);
     return { images: images.map((value, i) => ({ value, field: `images[${i}]` })), batch: true, params };
   }
-  if (image === undefined || image === null) throw badImage("no image: send 'image' or 'images'", 'image');
+  if (image === undefined || image === null) throw badImage('image', "no image: send 'image' or 'images'");
   return { images: [{ value: image, field: 'image' }], batch: false, params };
 }

@@ -6,7 +6,7 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { initBackend } from '../backend/index.ts';
-import { ModelRegistry } from '../model/registry.ts';
+import { createModelRegistry } from './model-registry.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
 
   const backend = await initBackend(config.backend, { threads: config.threads });
-  const registry = new ModelRegistry({
+  const registry = createModelRegistry({
     modelsDir: config.modelsDir,
     modelUrls: config.modelUrls,
     batching: config.batching,

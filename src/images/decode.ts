@@ -41,7 +41,7 @@ export function bytesFromString(text: string, limits: DecodeLimits, field: strin
     const comma = text.indexOf(',');
     const header = comma >= 0 ? text.slice(5, comma) : '';
     if (comma < 0 || !header.endsWith(';base64')) {
-      throw badImage(`${field}: a data URL must look like data:image/png;base64,<data>`, field);
+      throw badImage(field, `${field}: a data URL must look like data:image/png;base64,<data>`);
     }
     const mediaType = header.slice(0, -';base64'.length).toLowerCase();
     if (mediaType && !(SUPPORTED_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
@@ -54,12 +54,12 @@ export function bytesFromString(text: string, limits: DecodeLimits, field: strin
     payload = text.slice(comma + 1);
   }
   payload = payload.replace(/\s+/g, '');
-  if (payload.length === 0) throw badImage(`${field}: the image string is empty`, field);
+  if (payload.length === 0) throw badImage(field, `${field}: the image string is empty`);
   if (Math.floor((payload.length * 3) / 4) > limits.maxImageBytes) {
-    throw tooLarge(`${field}: the image is larger than the limit of ${limits.maxImageBytes} bytes`, field);
+    throw tooLarge(field, `${field}: the image is larger than the limit of ${limits.maxImageBytes} bytes`);
   }
   if (payload.length % 4 === 1 || !BASE64.test(payload)) {
-    throw badImage(`${field}: not valid base64 or a data URL`, field);
+    throw badImage(field, `${field}: not valid base64 or a data URL`);
   }
   return Buffer.from(payload, 'base64');
 }
@@ -72,7 +72,7 @@ export async function decodeEncodedImage(
   field: string,
 ): Promise<Float32Array> {
   if (bytes.length > limits.maxImageBytes) {
-    throw tooLarge(`${field}: the image is larger than the limit of ${limits.maxImageBytes} bytes`, field);
+    throw tooLarge(field, `${field}: the image is larger than the limit of ${limits.maxImageBytes} bytes`);
   }
   const mediaType = sniffMediaType(bytes);
   if (!mediaType) {
@@ -95,9 +95,9 @@ export async function decodeEncodedImage(
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     if (/pixel limit/i.test(message)) {
-      throw tooLarge(`${field}: the image has more pixels than the limit of ${limits.maxImagePixels}`, field);
+      throw tooLarge(field, `${field}: the image has more pixels than the limit of ${limits.maxImagePixels}`);
     }
-    throw badImage(`${field}: could not decode the ${mediaType} image (${message.split('\n')[0]})`, field);
+    throw badImage(field, `${field}: could not decode the ${mediaType} image (${message.split('\n')[0]})`);
   }
   const { data, info } = raw;
   const [lo, hi] = spec.range;
@@ -161,5 +161,5 @@ export async function toModelInput(
   if (Buffer.isBuffer(value)) return decodeEncodedImage(value, spec, limits, field);
   if (typeof value === 'string') return decodeEncodedImage(bytesFromString(value, limits, field), spec, limits, field);
   if (Array.isArray(value)) return pixelsFromArray(value, spec, field);
-  throw badImage(`${field}: must be a base64 string, a data URL or a pixel array`, field);
+  throw badImage(field, `${field}: must be a base64 string, a data URL or a pixel array`);
 }

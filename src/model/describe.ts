@@ -1,11 +1,10 @@
 /**
- * What `GET /v1/models` tells about a model: the public part (name, kind, labels, input) that
- * even black-box mode shows, and the full part (value range, preprocessing, provenance, layers,
- * backend) for white-box mode.
+ * What the model list tells about an image classifier: the public part (name, kind, labels,
+ * input) that even black-box mode shows, and the full part (value range, preprocessing,
+ * provenance, layers, backend) for white-box mode. Sequence models: src/sequence/describe.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageModel } from './image-model.ts';
-import type { SequenceModel } from '../sequence/sequence-model.ts';
 
 export interface LayerDescription {
   name: string;
@@ -75,49 +74,4 @@ export function describeModel(model: ImageModel, backend: string): ModelDescript
     backend,
     ...(layers ? { parameters: layers.reduce((s, l) => s + l.parameters, 0), layers } : {}),
   };
-}
-
-/** The public description of a sequence model (black-box mode shows only this). */
-export function describeSequencePublic(model: SequenceModel): PublicSequenceDescription {
-  const m = model.manifest;
-  return {
-    name: model.name,
-    kind: 'sequence',
-    task: m.task,
-    ...(m.labels ? { labels: m.labels } : {}),
-    input: { type: m.input.type },
-  };
-}
-
-/** Everything about a sequence model: input alphabet, construction (hand-wired), architecture, provenance. */
-export function describeSequence(model: SequenceModel, backend: string): Record<string, unknown> {
-  const m = model.manifest;
-  const vocab = model.vocabulary?.entries;
-  return {
-    ...describeSequencePublic(model),
-    ...(m.description ? { description: m.description } : {}),
-    format: m.format,
-    input: {
-      type: m.input.type,
-      encoding: m.input.encoding,
-      ...(vocab ? { vocabularySize: vocab.length } : {}),
-      ...(vocab && m.input.type === 'characters' ? { vocabulary: vocab } : {}),
-      ...(m.input.unknown !== undefined ? { unknown: m.input.unknown } : {}),
-      ...(m.input.lowercase !== undefined ? { lowercase: m.input.lowercase } : {}),
-      ...(m.input.context !== undefined ? { context: m.input.context } : {}),
-    },
-    ...(m.construction ? { construction: m.construction } : {}),
-    architecture: model.architecture(),
-    ...(m.provenance ? { provenance: m.provenance } : {}),
-    source: model.source,
-    backend,
-  };
-}
-
-export interface PublicSequenceDescription {
-  name: string;
-  kind: 'sequence';
-  task: string;
-  labels?: string[];
-  input: { type: string };
 }

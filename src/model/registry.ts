@@ -2,6 +2,10 @@
  * The resident models of one gradlab process: loads every model folder under the models
  * directory plus any extra URLs, warms each up, and keeps them (with their dynamic batchers) for
  * the lifetime of the process. Readiness is "every model loaded and warm".
+ *
+ * Image classifiers are this layer's own. Sequence models live in src/sequence/, which sits on
+ * this layer, so the registry knows them only as `S` and loads them with the `sequenceModels`
+ * loader the app's composition (src/http/model-registry.ts) passes in.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,18 +14,34 @@ import { GradlabError, unknownModel } from '../errors.ts';
 import { DynamicBatcher, type BatchObserver } from './batcher.ts';
 import type { ImageModel } from './image-model.ts';
 import { loadModelFromDir, loadModelFromUrl } from './loader.ts';
-import { isSequenceModelDir, loadSequenceModelFromDir } from '../sequence/loader.ts';
-import type { SequenceModel } from '../sequence/sequence-model.ts';
 
 export type RegistryState = 'loading' | 'ready' | 'failed';
 
-export interface RegistryOptions {
+/** What the registry needs of a resident model of another kind (a sequence model). */
+export interface ResidentModel {
+  readonly name: string;
+  /** Where the model was loaded from. */
+  readonly source: string;
+  warmUp(): void;
+  dispose(): void;
+}
+
+/** Recognises and loads model folders of another kind (sequence models). */
+export interface ModelFolderLoader<S extends ResidentModel> {
+  /** True when the folder holds a model of this kind (its manifest says so). */
+  isModelDir(dir: string): Promise<boolean>;
+  loadFromDir(dir: string): Promise<S>;
+}
+
+export interface RegistryOptions<S extends ResidentModel = ResidentModel> {
   modelsDir?: string;
   modelUrls?: string[];
   batching: BatchingConfig;
   onBatch?: BatchObserver;
   /** Batch sizes to warm up with (each runs one forward pass). */
   warmUpBatchSizes?: number[];
+  /** Sequence model folders; without it every model folder is loaded as an image classifier. */
+  sequenceModels?: ModelFolderLoader<S>;
 }
 
 /** Folders directly under `dir` that contain a manifest.json, sorted by name. */
@@ -46,16 +66,16 @@ export async function findModelFolders(dir: string): Promise<string[]> {
   return folders;
 }
 
-export class ModelRegistry {
+export class ModelRegistry<S extends ResidentModel = ResidentModel> {
   private readonly models = new Map<string, ImageModel>();
-  /** Sequence models (src/sequence/): served by /score, never by the image routes. */
-  private readonly sequences = new Map<string, SequenceModel>();
+  /** Sequence models (src/sequence/): scored, never classified, explained or attacked as images. */
+  private readonly sequences = new Map<string, S>();
   private readonly batchers = new Map<string, DynamicBatcher>();
   private batchObservers: BatchObserver[] = [];
   state: RegistryState = 'loading';
   failure: string | undefined;
 
-  constructor(private readonly options: RegistryOptions) {
+  constructor(private readonly options: RegistryOptions<S>) {
     if (options.onBatch) this.batchObservers.push(options.onBatch);
   }
 
@@ -76,7 +96,7 @@ export class ModelRegistry {
   }
 
   /** Adds an already-loaded sequence model (warmed up here). Names are unique across both kinds. */
-  addSequence(model: SequenceModel): void {
+  addSequence(model: S): void {
     if (this.has(model.name)) throw new Error(`two models are named '${model.name}' (${model.source})`);
     model.warmUp();
     this.sequences.set(model.name, model);
@@ -86,8 +106,9 @@ export class ModelRegistry {
   async loadAll(): Promise<void> {
     try {
       const folders = this.options.modelsDir ? await findModelFolders(this.options.modelsDir) : [];
+      const sequences = this.options.sequenceModels;
       for (const folder of folders) {
-        if (await isSequenceModelDir(folder)) this.addSequence(await loadSequenceModelFromDir(folder));
+        if (sequences && (await sequences.isModelDir(folder))) this.addSequence(await sequences.loadFromDir(folder));
         else this.add(await loadModelFromDir(folder));
       }
       for (const url of this.options.modelUrls ?? []) this.add(await loadModelFromUrl(url));
@@ -113,7 +134,7 @@ export class ModelRegistry {
   }
 
   /** The resident sequence models. */
-  listSequences(): SequenceModel[] {
+  listSequences(): S[] {
     return [...this.sequences.values()];
   }
 
@@ -136,7 +157,7 @@ export class ModelRegistry {
     if (model) return model;
     if (this.sequences.has(name)) {
       throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION',
-        `'${name}' is a sequence model: it takes a sequence, not an image; use POST /v1/models/${name}/score`, 'model');
+        `'${name}' is a sequence model: it takes a sequence, not an image`, 'model', { kind: 'use-operation', operation: 'score', model: name });
     }
     if (this.state === 'loading') {
       throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${name}' is not available yet`, 'model');
@@ -145,12 +166,12 @@ export class ModelRegistry {
   }
 
   /** The named sequence model; 400 for an image model, 404 for an unknown name. */
-  getSequence(name: string): SequenceModel {
+  getSequence(name: string): S {
     const model = this.sequences.get(name);
     if (model) return model;
     if (this.models.has(name)) {
       throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION',
-        `'${name}' is an image model: it takes an image, not a sequence; use POST /v1/models/${name}/classify`, 'model');
+        `'${name}' is an image model: it takes an image, not a sequence`, 'model', { kind: 'use-operation', operation: 'classify', model: name });
     }
     if (this.state === 'loading') {
       throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${name}' is not available yet`, 'model');

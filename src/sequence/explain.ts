@@ -42,7 +42,8 @@ export function explainSequence(model: SequenceModel, raw: unknown, options: Seq
   if (!(model instanceof TrainedRnn) || model.manifest.task !== 'classifier') {
     throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION',
       `'${model.name}' cannot be explained by gradient: only trained sequence classifiers can ` +
-      '(hand-wired threshold units have zero gradient; language models are scored with /score)', 'model');
+      '(hand-wired threshold units have zero gradient; language models are scored, not explained)', 'model',
+      { kind: 'use-operation', operation: 'score', model: model.name });
   }
   const labels = model.manifest.labels!;
   const seq = encodeSequence(raw, model.manifest.input, options.maxLength, model.vocabulary);

@@ -12,7 +12,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { ManifestError, type SequenceModelManifest } from '../model/manifest.ts';
+import { ManifestError } from '../model/manifest.ts';
+import type { SequenceModelManifest } from './manifest.ts';
 import type { EncodedSequence } from './input.ts';
 import { readUnrolled, type SequenceModel, type Unrolled } from './sequence-model.ts';
 

@@ -5,7 +5,7 @@
  * Every problem is a 400 GradlabError that names the step: `sequence[3]: 2 is not a bit (0 or 1)`.
  */
 import { badParameter } from '../errors.ts';
-import type { SequenceInputSpec } from '../model/manifest.ts';
+import type { SequenceInputSpec } from './manifest.ts';
 import { tokenizeWords } from './text.ts';
 
 /** One sequence ready for a network: `width` numbers per step, step-major. */

@@ -4,7 +4,7 @@
  * returns every step's hidden state and output. Scoring, traces and explanations build on `run`.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { SequenceModelManifest } from '../model/manifest.ts';
+import type { SequenceModelManifest } from './manifest.ts';
 import type { EncodedSequence, Vocabulary } from './input.ts';
 
 /** The unrolled computation for one sequence, read back from the backend. */

@@ -6,7 +6,7 @@
  * the recurrent layer's output, so that traces can show every hidden state.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { SequenceModelManifest } from '../model/manifest.ts';
+import type { SequenceModelManifest } from './manifest.ts';
 import type { EncodedSequence, Vocabulary } from './input.ts';
 import { readUnrolled, type SequenceModel, type Unrolled } from './sequence-model.ts';
 

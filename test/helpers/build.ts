@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { initBackend, type BackendChoice } from '../../src/backend/index.ts';
-import { ModelRegistry } from '../../src/model/registry.ts';
+import { createModelRegistry } from '../../src/http/model-registry.ts';
 import { writeFixtureModel } from './fixture-model.ts';
 
 export const TEST_BACKEND = (process.env.GRADLAB_TEST_BACKEND ?? 'wasm') as BackendChoice;
@@ -36,7 +36,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     }
   }
   const config = loadConfig(['--models-dir', modelsDir, ...(options.argv ?? [])], options.env ?? {});
-  const registry = new ModelRegistry({ modelsDir, batching: config.batching });
+  const registry = createModelRegistry({ modelsDir, batching: config.batching });
   await registry.loadAll();
   const app = await buildApp({ config, registry, backend, logger: false });
   await app.ready();

@@ -11,7 +11,7 @@ import request from 'supertest';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { ModelRegistry } from '../../src/model/registry.ts';
+import { createModelRegistry } from '../../src/http/model-registry.ts';
 import { SqliteStore } from '../../src/blackbox/sqlite-store.ts';
 import { keyId } from '../../src/blackbox/keys.ts';
 import { build, TEST_BACKEND } from '../helpers/build.ts';
@@ -33,7 +33,7 @@ async function whiteboxRoutes(): Promise<{ method: string; url: string }[]> {
   const routes: { method: string; url: string }[] = [];
   const app = await buildApp({
     config,
-    registry: new ModelRegistry({ batching: config.batching }),
+    registry: createModelRegistry({ batching: config.batching }),
     backend,
     logger: false,
     onRoute: ({ method, url }) => {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '../../src/datasets/fashion-mnist.ts';
 import { selectImages, type ImageSet } from '../../src/datasets/image-set.ts';
 import { loadMnist } from '../../src/datasets/mnist.ts';
-import { classificationAccuracy } from '../../src/model/accuracy.ts';
+import { classificationAccuracy } from '../../src/datasets/accuracy.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { fileSystemLoader } from '../../src/model/fs-io.ts';
 import { parseImageManifest } from '../../src/model/manifest.ts';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { buildApp } from '../../src/http/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { ModelRegistry } from '../../src/model/registry.ts';
+import { createModelRegistry } from '../../src/http/model-registry.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
 import { build } from '../helpers/build.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';
@@ -14,7 +14,7 @@ test('healthz is always ok; readyz is 503 while loading, then 200 with the backe
   const fixture = await writeFixtureModel('tiny');
   t.after(fixture.cleanup);
   const config = loadConfig(['--models-dir', fixture.modelsDir], {});
-  const registry = new ModelRegistry({ batching: config.batching });
+  const registry = createModelRegistry({ batching: config.batching });
   const app = await buildApp({ config, registry, backend, logger: false });
   t.after(() => app.close());
   await app.ready();
@@ -36,7 +36,7 @@ test('healthz is always ok; readyz is 503 while loading, then 200 with the backe
 test('readyz reports a loading failure', async (t) => {
   const backend = await initBackend('wasm');
   const config = loadConfig([], {});
-  const registry = new ModelRegistry({ modelsDir: '/nonexistent/gradlab-models', batching: config.batching });
+  const registry = createModelRegistry({ modelsDir: '/nonexistent/gradlab-models', batching: config.batching });
   const app = await buildApp({ config, registry, backend, logger: false });
   t.after(() => app.close());
   await assert.rejects(registry.loadAll(), /cannot be read/);

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GradlabError } from '../../src/errors.ts';
-import { ManifestError, parseSequenceManifest, type SequenceInputSpec } from '../../src/model/manifest.ts';
+import { ManifestError } from '../../src/model/manifest.ts';
+import { parseSequenceManifest, type SequenceInputSpec } from '../../src/sequence/manifest.ts';
 import { encodeSequence, makeVocabulary } from '../../src/sequence/input.ts';
 
 function rejects(raw: unknown, spec: SequenceInputSpec, field: string, message: RegExp, max = 10, vocab?: string[]) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { GradlabError } from '../../src/errors.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { parseSequenceManifest } from '../../src/model/manifest.ts';
+import { parseSequenceManifest } from '../../src/sequence/manifest.ts';
 import { explainSequence } from '../../src/sequence/explain.ts';
 import { makeVocabulary } from '../../src/sequence/input.ts';
 import { scoreSequence } from '../../src/sequence/score.ts';

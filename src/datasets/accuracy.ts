@@ -1,9 +1,11 @@
 /**
  * Top-1 accuracy of an image classifier on a labelled set, in batches, leaking no tensors. Used by
  * the training script (the accuracy written into a manifest) and by the shipped-model tests.
+ * It lives with the data sets: it needs a plain tf.LayersModel and a labelled set, nothing of
+ * gradlab's model layer (which must not depend on data sets).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../datasets/image-set.ts';
+import type { ImageSet } from './image-set.ts';
 
 export interface AccuracyResult {
   correct: number;
