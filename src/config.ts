@@ -1,15 +1,17 @@
 /**
  * gradlab's configuration: command-line flags override environment variables, which override
  * defaults. Validated once at start-up; a bad value stops the process with a message naming the
- * flag and the variable, never at the first request.
+ * flag and the variable, never at the first request. The black-box options are declared with
+ * black-box mode (src/blackbox/config.ts) and joined in here; parsing is src/options.ts.
  */
-import { readFileSync } from 'node:fs';
 import type { BatchingConfig } from './model/batcher.ts';
 import { BACKEND_CHOICES, type BackendChoice } from './backend/index.ts';
 import { defaultThreadCount, MAX_WASM_THREADS } from './backend/threaded-wasm.ts';
-import { KeyRing, KeySpecError, parseKeyList, parseKeysFile, parseRateLimit, type ApiKeySpec, type RateLimit } from './blackbox/keys.ts';
-import { OutputShapeError, parseModelOutputs, parseOutputShape, type OutputShape } from './blackbox/output-shaping.ts';
-import { QUERY_LOG_MODES, type QueryLogMode } from './blackbox/query-log.ts';
+import { BLACKBOX_OPTIONS, blackboxConfig, type BlackboxConfig } from './blackbox/config.ts';
+import { ConfigError, readOptions, usageOf, type Option } from './options.ts';
+
+export { ConfigError } from './options.ts';
+export type { BlackboxConfig } from './blackbox/config.ts';
 
 export const MODES = ['whitebox', 'blackbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -31,20 +33,6 @@ export interface Limits {
   maxSequenceLength: number;
 }
 
-/** Black-box mode: keys, budgets, rate limits, output shaping, the query log (see src/blackbox/). */
-export interface BlackboxConfig {
-  /** Where budgets and the query log live (`gradlab.sqlite`); shared by replicas on one volume. */
-  dataDir: string;
-  /** Empty: no keys, so no authentication, budgets or rate limits (a lab server on localhost). */
-  apiKeys: ApiKeySpec[];
-  /** Requests per window per key, unless the key names its own. */
-  rateLimit: RateLimit;
-  /** How answers are shaped, for all models unless `modelOutput` names the model. */
-  output: OutputShape;
-  modelOutput: Record<string, OutputShape>;
-  queryLog: QueryLogMode;
-}
-
 export interface Config {
   port: number;
   host: string;
@@ -59,19 +47,6 @@ export interface Config {
   limits: Limits;
   batching: BatchingConfig;
   blackbox: BlackboxConfig;
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-interface Option {
-  flag: string;
-  env: string;
-  describe: string;
 }
 
 const OPTIONS = {
@@ -93,77 +68,25 @@ const OPTIONS = {
   batching: { flag: '--batching', env: 'GRADLAB_BATCHING', describe: 'dynamic batching on|off (default on)' },
   batchMaxSize: { flag: '--batch-max-size', env: 'GRADLAB_BATCH_MAX_SIZE', describe: 'most images in one merged forward pass (default 32)' },
   batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
-  dataDir: { flag: '--data-dir', env: 'GRADLAB_DATA_DIR', describe: 'black-box budgets and query log (SQLite) live here (default ./data)' },
-  apiKeys: { flag: '--api-keys', env: 'GRADLAB_API_KEYS', describe: 'black-box API keys as key:budget[:rate], comma-separated, e.g. alice:10000,bob:500:60/minute' },
-  apiKeysFile: { flag: '--api-keys-file', env: 'GRADLAB_API_KEYS_FILE', describe: 'black-box API keys file (JSON [{key,budget,name?,rateLimit?}] or key:budget[:rate] lines)' },
-  rateLimit: { flag: '--rate-limit', env: 'GRADLAB_RATE_LIMIT', describe: 'black-box requests per key and window, e.g. 600/minute (default)' },
-  output: { flag: '--output', env: 'GRADLAB_OUTPUT', describe: 'black-box answers: probabilities[:decimals] (default), topk:k[:decimals] or label' },
-  modelOutput: { flag: '--model-output', env: 'GRADLAB_MODEL_OUTPUT', describe: 'per-model output shaping, model=shape; repeatable, or comma-separated in the variable' },
-  queryLog: { flag: '--query-log', env: 'GRADLAB_QUERY_LOG', describe: `black-box query log: ${QUERY_LOG_MODES.join('|')} (default labels; images keeps 8-bit pixels)` },
+  ...BLACKBOX_OPTIONS,
 } satisfies Record<string, Option>;
 
 type Key = keyof typeof OPTIONS;
 
 export function usage(): string {
-  return Object.values(OPTIONS)
-    .map((o) => `  ${o.flag.padEnd(22)} ${o.env.padEnd(28)} ${o.describe}`)
-    .join('\n');
+  return usageOf(OPTIONS);
 }
 
-/** Parses `--flag value` / `--flag=value` pairs; repeated flags collect into arrays. */
-function parseArgv(argv: string[]): Map<string, string[]> {
-  const known = new Map(Object.entries(OPTIONS).map(([k, o]) => [o.flag, k as Key]));
-  const out = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}'\n${usage()}`);
-    const eq = arg.indexOf('=');
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    const key = known.get(flag);
-    if (!key) throw new ConfigError(`unknown flag '${flag}'\n${usage()}`);
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
-    if (value === undefined) throw new ConfigError(`flag '${flag}' needs a value`);
-    out.set(key, [...(out.get(key) ?? []), value]);
-  }
-  return out;
+/** The flag that sets an option, for messages of the HTTP layer (e.g. `--request-timeout-ms`). */
+export function flagOf(key: Key): string {
+  return OPTIONS[key].flag;
 }
 
 /** Builds and validates the configuration from argv and an environment. */
 export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
-  const args = parseArgv(argv);
-  const raw = (key: Key): string | undefined => {
-    const fromArgs = args.get(key);
-    if (fromArgs) return fromArgs[fromArgs.length - 1];
-    const v = env[OPTIONS[key].env];
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const where = (key: Key) => `${OPTIONS[key].flag} / ${OPTIONS[key].env}`;
-  const int = (key: Key, fallback: number, min: number, max: number): number => {
-    const v = raw(key);
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(`${where(key)}: '${v}' is not an integer between ${min} and ${max}`);
-    }
-    return n;
-  };
-  const oneOf = <T extends string>(key: Key, choices: readonly T[], fallback: T): T => {
-    const v = raw(key);
-    if (v === undefined) return fallback;
-    if (!(choices as readonly string[]).includes(v)) {
-      throw new ConfigError(`${where(key)}: '${v}' is not one of ${choices.join(', ')}`);
-    }
-    return v as T;
-  };
-  const modelUrls = [
-    ...(env[OPTIONS.modelUrls.env]?.split(',').map((s) => s.trim()).filter(Boolean) ?? []),
-    ...(args.get('modelUrls') ?? []),
-  ];
+  const options = readOptions(OPTIONS, argv, env);
+  const { raw, where, int, oneOf } = options;
+  const modelUrls = options.list('modelUrls');
   for (const url of modelUrls) {
     if (!/^(file|https?):\/\//.test(url)) {
       throw new ConfigError(`${where('modelUrls')}: '${url}' is not a file://, http:// or https:// URL`);
@@ -171,7 +94,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   }
   const batchingFlag = oneOf('batching', ['on', 'off'] as const, 'on');
   const mode = oneOf('mode', MODES, 'whitebox');
-  const blackbox = blackboxConfig(raw, args, env, where);
+  const blackbox = blackboxConfig(options);
   if (mode === 'whitebox' && blackbox.apiKeys.length > 0) {
     throw new ConfigError(`${where('apiKeys')} and ${where('apiKeysFile')}: API keys apply only in black-box mode (--mode blackbox)`);
   }
@@ -199,53 +122,5 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxWaitMs: int('batchMaxWaitMs', 2, 0, 10_000),
     },
     blackbox,
-  };
-}
-
-/** The black-box settings; a bad key list, keys file, rate or output shape names its flag. */
-function blackboxConfig(
-  raw: (key: Key) => string | undefined,
-  args: Map<string, string[]>,
-  env: NodeJS.ProcessEnv,
-  where: (key: Key) => string,
-): BlackboxConfig {
-  const guard = <T>(key: Key, parse: () => T): T => {
-    try {
-      return parse();
-    } catch (err) {
-      if (err instanceof KeySpecError || err instanceof OutputShapeError) throw new ConfigError(`${where(key)}: ${err.message}`);
-      throw err;
-    }
-  };
-  const apiKeys: ApiKeySpec[] = [];
-  const list = raw('apiKeys');
-  if (list !== undefined) apiKeys.push(...guard('apiKeys', () => parseKeyList(list, OPTIONS.apiKeys.env)));
-  const file = raw('apiKeysFile');
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`${where('apiKeysFile')}: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    apiKeys.push(...guard('apiKeysFile', () => parseKeysFile(text, file)));
-  }
-  // Duplicates between the variable and the file are caught here, at start.
-  guard(file !== undefined ? 'apiKeysFile' : 'apiKeys', () => new KeyRing(apiKeys));
-  const modelOutputs = [
-    ...(env[OPTIONS.modelOutput.env]?.split(',').filter((s) => s.trim()) ?? []),
-    ...(args.get('modelOutput') ?? []),
-  ];
-  const queryLog = raw('queryLog') ?? 'labels';
-  if (!(QUERY_LOG_MODES as readonly string[]).includes(queryLog)) {
-    throw new ConfigError(`${where('queryLog')}: '${queryLog}' is not one of ${QUERY_LOG_MODES.join(', ')}`);
-  }
-  return {
-    dataDir: raw('dataDir') ?? 'data',
-    apiKeys,
-    rateLimit: guard('rateLimit', () => parseRateLimit(raw('rateLimit') ?? '600/minute')),
-    output: guard('output', () => parseOutputShape(raw('output') ?? 'probabilities')),
-    modelOutput: guard('modelOutput', () => parseModelOutputs(modelOutputs)),
-    queryLog: queryLog as QueryLogMode,
   };
 }
