@@ -1,0 +1,107 @@
+/**
+ * One layer of a tfjs Layers model as it should run while a gradient is being recorded (see
+ * gradient-forward.ts for why): plain ops instead of tfjs' fused ones.
+ *
+ * - Conv2D, DepthwiseConv2D, Dense: unfused conv / matMul, bias add, then the activation;
+ * - BatchNormalization (inference): `x * factor + shift` with per-channel factor = γ/√(σ²+ε) and
+ *   shift = β − μ·factor, so its input gradient is one broadcast multiply;
+ * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop),
+ *   relu6 as one `relu6` op;
+ * - every other layer: its own `apply`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type Layer = tf.layers.Layer;
+export type ReluFn = (x: tf.Tensor) => tf.Tensor;
+
+interface ActivationLike {
+  apply(x: tf.Tensor): tf.Tensor;
+  getClassName(): string;
+}
+
+export function activationName(layer: Layer): string | undefined {
+  const activation = (layer as unknown as { activation?: ActivationLike }).activation;
+  return activation?.getClassName();
+}
+
+function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
+  const name = activationName(layer);
+  if (name === undefined || name === 'linear') return z;
+  if (name === 'relu') return relu(z);
+  if (name === 'relu6') return tf.relu6(z);
+  return (layer as unknown as { activation: ActivationLike }).activation.apply(z);
+}
+
+/** A batch-norm layer in inference mode as one broadcast multiply and add (channels-last only). */
+function batchNormForGradient(layer: Layer, x: tf.Tensor): tf.Tensor | undefined {
+  const affine = batchNormAffine(layer, x.rank);
+  return affine && tf.add(tf.mul(x, affine.factor), affine.shift);
+}
+
+/** A batch-norm layer's inference transform as per-channel factor and shift, or undefined if not channels-last. */
+export function batchNormAffine(layer: Layer, rank: number): { factor: tf.Tensor; shift: tf.Tensor } | undefined {
+  const bn = layer as unknown as {
+    axis: number; epsilon: number; center: boolean; scale: boolean;
+    movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable; gamma?: tf.LayerVariable; beta?: tf.LayerVariable;
+  };
+  const axis = bn.axis < 0 ? bn.axis + rank : bn.axis;
+  if (axis !== rank - 1) return undefined;
+  let factor = tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon));
+  if (bn.scale && bn.gamma) factor = tf.mul(factor, bn.gamma.read());
+  let shift = tf.neg(tf.mul(bn.movingMean.read(), factor));
+  if (bn.center && bn.beta) shift = tf.add(shift, bn.beta.read());
+  return { factor, shift };
+}
+
+/**
+ * One layer for a recorded gradient (see the module comment). `relu` replaces every plain ReLU,
+ * e.g. by the guided-backprop ReLU.
+ */
+export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn = tf.relu): tf.Tensor {
+  const cls = layer.getClassName();
+  const config = layer.getConfig();
+  if (cls === 'ReLU') {
+    const maxValue = config.maxValue as number | null | undefined;
+    const plain = !config.threshold && !config.negativeSlope;
+    if (plain && (maxValue == null)) return relu(x);
+    if (plain && maxValue === 6) return tf.relu6(x);
+  }
+  if (cls === 'Activation') return applyActivation(layer, x, relu);
+  if ((cls === 'Conv2D' || cls === 'DepthwiseConv2D') && x.rank === 4 && config.dataFormat !== 'channelsFirst') {
+    const [kernel, bias] = layer.getWeights();
+    const strides = config.strides as [number, number];
+    const padding = config.padding as 'same' | 'valid';
+    const dilation = config.dilationRate as number | [number, number];
+    let z = cls === 'Conv2D'
+      ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
+      : tf.depthwiseConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation);
+    if (bias && config.useBias !== false) z = tf.add(z, bias);
+    return applyActivation(layer, z, relu);
+  }
+  if (cls === 'Dense' && x.rank >= 2) {
+    const [kernel, bias] = layer.getWeights();
+    const units = kernel!.shape[1]!;
+    // Dense on [..., features] acts on the last axis: as one matMul over the flattened leading axes.
+    const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
+    let z: tf.Tensor = tf.matMul(flat as tf.Tensor2D, kernel as tf.Tensor2D);
+    if (bias && config.useBias !== false) z = tf.add(z, bias);
+    if (x.rank > 2) z = tf.reshape(z, [...x.shape.slice(0, -1), units]);
+    return applyActivation(layer, z, relu);
+  }
+  if (cls === 'BatchNormalization') {
+    const y = batchNormForGradient(layer, x);
+    if (y) return y;
+  }
+  return layer.apply(x, { training: false }) as tf.Tensor;
+}
+
+/** Whether the layer computes a ReLU somewhere (as its activation or as a ReLU layer). */
+export function hasRelu(layer: Layer): boolean {
+  const cls = layer.getClassName();
+  const config = layer.getConfig();
+  if (cls === 'ReLU') return config.maxValue == null && !config.negativeSlope && !config.threshold;
+  return activationName(layer) === 'relu';
+}
+
+/** Layers whose ReLU `applyLayerForGradient` replaces by the caller's. */
+export const RELU_REPLACED = new Set(['ReLU', 'Activation', 'Conv2D', 'DepthwiseConv2D', 'Dense']);
