@@ -8,12 +8,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { checkAttackRequest, requestedSteps, runAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
 import { Deadline } from '../src/deadline.ts';
-import { GradlabError } from '../src/errors.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import type { AppContext } from '../src/http/context.ts';
-import { errorBody } from '../src/http/error-handler.ts';
+import { errorResponse } from '../src/http/error-response.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
@@ -89,14 +88,10 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
           const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress, progressTop: true });
           stream.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
         } catch (err) {
-          if (stream.signal.aborted) {
-            request.log.info({ model: name }, 'attack stopped: the client disconnected');
-          } else if (err instanceof GradlabError) {
-            stream.send('error', errorBody(err.code, err.message, err.field));
-          } else {
-            request.log.error({ err }, 'attack failed');
-            stream.send('error', errorBody('GRADLAB_INTERNAL', 'internal error; see the server log for the request id'));
-          }
+          // The same answer as the JSON error handler gives, as an `error` event.
+          const answer = errorResponse(err, { clientGone: stream.signal.aborted });
+          request.log[answer.level]({ err, model: name }, `attack stream: ${answer.logMessage}`);
+          stream.send('error', answer.body);
         } finally {
           stream.end();
         }
