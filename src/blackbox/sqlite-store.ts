@@ -97,6 +97,12 @@ export class SqliteStore implements BudgetStore, QueryLog {
     return new Map(rows.map((r) => [r.key_id, r.used]));
   }
 
+  /** Every key that has a query in the log, by name (for reports and their messages). */
+  loggedKeys(): { keyId: string; keyName: string }[] {
+    const rows = this.db.prepare('SELECT DISTINCT key_id, key_name FROM queries ORDER BY key_name').all() as { key_id: string; key_name: string }[];
+    return rows.map((r) => ({ keyId: r.key_id, keyName: r.key_name }));
+  }
+
   record(entry: QueryLogEntry): void {
     this.insertQuery.run(
       entry.time,

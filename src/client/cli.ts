@@ -7,12 +7,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
 import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../backend/index.ts';
 import { CLIENT_ATTACKS, runClientAttack, type ClientAttack, type ClientRunOptions } from './run.ts';
 import { DATASETS, type DatasetName } from './data.ts';
 import { writeReport } from './report.ts';
 import { OracleError } from './oracle.ts';
+import { progressDisplay, PROGRESS_STYLES, type ProgressStyle } from './progress.ts';
 
 const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [options]
 
@@ -38,11 +38,14 @@ const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [op
   --range LO,HI        the value range pixels are sent in (default 0,1)
   --backend B          substitute's local training: ${BACKEND_CHOICES.join('|')} (default auto)
   --out DIR            where to write the report (default out/attack-<attack>-<time>)
-  --quiet              no progress bar`;
+  --progress STYLE     auto|bar|lines|json|none (default auto: a bar on a terminal, else a line every 2 s
+                       and one for every rate-limit wait)
+  --quiet              same as --progress none
+  --help, -h           this text (through npx: npx gradlab-attack -- --help, or npx gradlab-attack help)`;
 
 class UsageError extends Error {}
 
-function parse(argv: string[]): { options: ClientRunOptions; out: string; quiet: boolean; backend: BackendChoice } {
+function parse(argv: string[]): { options: ClientRunOptions; out: string; progress: ProgressStyle; backend: BackendChoice } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -69,11 +72,12 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; quiet:
       range: { type: 'string' },
       backend: { type: 'string' },
       out: { type: 'string' },
+      progress: { type: 'string' },
       quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) throw new UsageError('');
+  if (values.help || (positionals.length === 1 && positionals[0] === 'help')) throw new UsageError('');
   const attack = positionals[0] as ClientAttack;
   if (positionals.length !== 1 || !CLIENT_ATTACKS.includes(attack)) throw new UsageError(`name one attack: ${CLIENT_ATTACKS.join(', ')}`);
   if (!values.url) throw new UsageError('--url is required');
@@ -130,7 +134,8 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; quiet:
     range: range as [number, number],
   };
   const out = values.out ?? path.join('out', `attack-${attack}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  return { options, out, quiet: values.quiet ?? false, backend: oneOf<BackendChoice>('backend', BACKEND_CHOICES, 'auto') };
+  const progress = values.quiet ? 'none' : oneOf<ProgressStyle>('progress', PROGRESS_STYLES, 'auto');
+  return { options, out, progress, backend: oneOf<BackendChoice>('backend', BACKEND_CHOICES, 'auto') };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -145,32 +150,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const { options, out, quiet } = parsed;
+  const { options, out } = parsed;
   // Only the substitute trains locally (tfjs); the query attacks are plain arithmetic.
   if (options.attack === 'substitute') await initBackend(parsed.backend);
 
-  const bar = quiet
-    ? undefined
-    : new cliProgress.SingleBar(
-        { format: `${options.attack} [{bar}] {value}/{total} ${options.attack === 'substitute' ? 'steps' : 'images'} | success {successes} | queries {queries} | {note}`, hideCursor: true, stream: process.stderr },
-        cliProgress.Presets.shades_classic,
-      );
-  let started = false;
+  const display = progressDisplay(parsed.progress, options.attack, options.attack === 'substitute' ? 'steps' : 'images');
   try {
     const { report, adversarial, originals } = await runClientAttack(
       options,
-      (e) => {
-        if (!bar) return;
-        if (!started) {
-          bar.start(e.total, 0, { successes: 0, queries: 0, note: '' });
-          started = true;
-        }
-        bar.setTotal(e.total);
-        bar.update(e.done, { successes: e.successes, queries: e.queries, note: e.note ?? '' });
-      },
-      (message) => bar?.update({ note: message }),
+      (e) => display.update(e),
+      (message) => display.notice(message),
     );
-    bar?.stop();
+    display.stop();
     const files = await writeReport(out, report, originals, adversarial, options.range);
     const s = report.summary;
     process.stdout.write(
@@ -180,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    bar?.stop();
+    display.stop();
     // Connection failures, refusals (401, 404) and unusable answers: one line, not a stack.
     const cause = (err as { cause?: Error }).cause;
     process.stderr.write(`gradlab-attack: ${(err as Error).message}${cause ? ` (${cause.message})` : ''}\n`);

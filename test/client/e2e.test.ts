@@ -11,7 +11,7 @@ import path from 'node:path';
 import { REPO_ROOT, startServer, waitReady, type ServerProcess } from '../../scripts/lib/server-process.ts';
 import { tempDataDir, twoMnistModels } from '../helpers/blackbox.ts';
 
-const slow = { skip: !process.env.GRADLAB_SLOW_TESTS, timeout: 150_000 };
+const slow = { skip: process.env.GRADLAB_SLOW_TESTS ? false : 'slow end-to-end test: runs with GRADLAB_SLOW_TESTS=1 (npm run test:slow, and in .ci/run)', timeout: 150_000 };
 
 function attackCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
