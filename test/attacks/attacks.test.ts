@@ -2,12 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.ts';
-import { runAttack, type AttackRequest } from '../../src/attacks/attack.ts';
+import { prepareAttack, runAttack as runPlan, type AttackHooks, type AttackRequest } from '../../src/attacks/attack.ts';
 import { GradlabError } from '../../src/errors.ts';
 import { Deadline } from '../../src/deadline.ts';
+import type { ImageModel } from '../../src/model/image-model.ts';
 import { convFixture } from '../helpers/tiny-models.ts';
 
 await initBackend(process.env.GRADLAB_TEST_BACKEND === 'cpu' ? 'cpu' : 'wasm');
+
+/** Plans and runs a request (a planning error rejects like a failed run). */
+async function runAttack(model: ImageModel, inputs: Float32Array[], request: AttackRequest, hooks?: AttackHooks) {
+  return runPlan(model, inputs, prepareAttack(model, request, { images: inputs.length }), hooks);
+}
 
 const images = [1, 2, 3].map((seed) => new Float32Array(64).map((_, i) => ((i * 13 + seed * 7) % 17) / 17));
 
