@@ -139,7 +139,7 @@ test('the schema lists exactly the attack specs’ parameters, with their bounds
   const methods = (AttackParams.properties.method as { anyOf: { const: string }[] }).anyOf.map((s) => s.const);
   assert.deepEqual(methods, [...ATTACK_METHODS]);
   for (const [name, { specs }] of parametersByName()) {
-    const schema = AttackParams.properties[name] as Record<string, unknown>;
+    const schema = (AttackParams.properties as Record<string, unknown>)[name] as Record<string, unknown>;
     const loosestMin = Math.min(...specs.map((s) => s.minimum ?? Infinity));
     if (Number.isFinite(loosestMin)) assert.equal(schema.minimum, loosestMin, name);
     if (specs.every((s) => s.maximum !== undefined)) assert.equal(schema.maximum, Math.max(...specs.map((s) => s.maximum!)), name);
