@@ -1,12 +1,12 @@
 /**
  * `POST /v1/models/:model/attack`: white-box adversarial examples (FGSM, BIM, PGD, MI-FGSM, C&W,
- * DeepFool), one image or a batch, one ε or a curve. Validates, decodes, runs the attack driver,
+ * DeepFool), one image or a batch, one ε or a curve. Plans (validates) the attack, decodes, runs it,
  * serialises exact floats and PNGs. With `Accept: text/event-stream` it streams `progress` events
  * and then one `result` event; a client that disconnects stops the attack.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { checkAttackRequest, requestedSteps, runAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
 import { Deadline } from '../src/deadline.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
@@ -14,7 +14,6 @@ import type { ImageModel } from '../src/model/image-model.ts';
 import type { AppContext } from '../src/http/context.ts';
 import { errorResponse } from '../src/http/error-response.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
-import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { clientGoneSignal, openEventStream, wantsEventStream } from '../src/http/sse.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
@@ -66,8 +65,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       const req = await readImageRequest<AttackParams>(request, AttackParams, limits.maxBatchSize);
       const { scale: requestedScale, encodingFormat, ...params } = req.params;
       const attackRequest = params as AttackRequest;
-      for (const { field, value } of requestedSteps(attackRequest)) checkSteps(limits, field, value);
-      checkAttackRequest(model, attackRequest, req.images.length);
+      const plan = prepareAttack(model, attackRequest, { images: req.images.length, maxSteps: limits.maxSteps, maxStepsName: '--max-steps' });
       const inputs = await decodeRequestImages(req.images, model, limits);
       const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
       const curve = attackRequest.epsilons !== undefined;
@@ -85,7 +83,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
           stream.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
         };
         try {
-          const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress, progressTop: true });
+          const report = await runAttack(model, inputs, plan, { deadline, onProgress, progressTop: true });
           stream.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
         } catch (err) {
           // The same answer as the JSON error handler gives, as an `error` event.
@@ -99,7 +97,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       }
 
       const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(reply));
-      const report = await runAttack(model, inputs, attackRequest, { deadline, onProgress: countStep });
+      const report = await runAttack(model, inputs, plan, { deadline, onProgress: countStep });
       return serialiseReport(model, report, req.batch, curve, scale, encodingFormat);
     },
   );

@@ -3,7 +3,7 @@
  * for reference, then PGD-40 (L∞, ε = 0.3) at batch 1 and batch 64, median of several runs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { runAttack } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack } from '../src/attacks/attack.ts';
 import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { SHIPPED, imageAt } from './lib/shipped.ts';
@@ -23,7 +23,7 @@ export async function benchAttacks(): Promise<void> {
       g.dataSync();
       g.dispose();
     }, 10);
-    const pgd = await timeIt(() => runAttack(model, images, { method: 'pgd', epsilon: 0.3, steps: 40, stepSize: 0.01 }), n === 1 ? 5 : 3);
+    const pgd = await timeIt(() => runAttack(model, images, prepareAttack(model, { method: 'pgd', epsilon: 0.3, steps: 40, stepSize: 0.01 }, { images: images.length })), n === 1 ? 5 : 3);
     rows.push([String(n), forward.toFixed(2), gradient.toFixed(2), pgd.toFixed(0), (pgd / n).toFixed(1)]);
     console.error(`attack bench batch ${n}: PGD-40 ${pgd.toFixed(0)} ms`);
   }

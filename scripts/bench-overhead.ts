@@ -12,7 +12,7 @@
  * --batch-max-wait-ms (default 2 ms) for others to join its forward pass, by design.
  */
 import sharp from 'sharp';
-import { runAttack, type AttackRequest } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack, type AttackRequest } from '../src/attacks/attack.ts';
 import { explainImages, type ExplainRequest } from '../src/explain/explain.ts';
 import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
@@ -51,7 +51,7 @@ export async function benchOverhead(): Promise<void> {
     explain('gradient'),
     explain('guided-backprop'),
     explain('gradcam'),
-    { label: 'attack PGD-10', path: '/v1/models/mnist/attack', body: { image: png, ...pgd }, core: () => runAttack(model, [decoded], pgd) },
+    { label: 'attack PGD-10', path: '/v1/models/mnist/attack', body: { image: png, ...pgd }, core: () => runAttack(model, [decoded], prepareAttack(model, pgd, { images: 1 })) },
   ];
 
   // A ResNet-18-shaped model (random weights, 224×224 RGB) shows the same for a model whose

@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs';
-import { runAttack } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack } from '../src/attacks/attack.ts';
 import { gradient } from '../src/explain/gradient.ts';
 import { guidedBackprop } from '../src/explain/guided-backprop.ts';
 import { layerWalk } from '../src/explain/layer-walk.ts';
@@ -173,7 +173,7 @@ async function gradlabRun(subject: Subject, work: Work, n: number): Promise<void
       methodMap(subject, guidedBackprop, n);
       return;
     case 'pgd':
-      await runAttack(subject.model, images, { method: 'pgd', norm: 'linf', epsilon: subject.epsilon, stepSize: subject.stepSize, steps: PGD_STEPS, seed: 0 });
+      await runAttack(subject.model, images, prepareAttack(subject.model, { method: 'pgd', norm: 'linf', epsilon: subject.epsilon, stepSize: subject.stepSize, steps: PGD_STEPS, seed: 0 }, { images: images.length }));
   }
 }
 

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { runAttack } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack } from '../src/attacks/attack.ts';
 import { gradient } from '../src/explain/gradient.ts';
 import { initBackend } from '../src/backend/index.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
           const g = tf.tidy(() => gradient({ model, walk: undefined }, model.batchTensor(c.images), { targets, score: 'logprob' }));
           g.dataSync();
           g.dispose();
-        } else await runAttack(model, c.images, { method: 'pgd', epsilon: c.epsilon, stepSize: c.stepSize, steps: 10 });
+        } else await runAttack(model, c.images, prepareAttack(model, { method: 'pgd', epsilon: c.epsilon, stepSize: c.stepSize, steps: 10 }, { images: c.images.length }));
       },
       'one worker': () => ask(workers[0]!, job(c.images, targets)),
       'two workers, half each': () => Promise.all([

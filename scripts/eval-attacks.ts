@@ -10,7 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import sharp from 'sharp';
-import { runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
+import { prepareAttack, runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
 import { inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
 import { initBackend } from '../src/backend/index.ts';
@@ -30,7 +30,7 @@ async function attackAll(model: ImageModel, images: Float32Array[], labels: numb
   let merged: AttackRun[] | undefined;
   for (let start = 0; start < images.length; start += CHUNK) {
     const chunk = images.slice(start, start + CHUNK);
-    const report = await runAttack(model, chunk, { ...request, label: labels.slice(start, start + CHUNK) });
+    const report = await runAttack(model, chunk, prepareAttack(model, { ...request, label: labels.slice(start, start + CHUNK) }, { images: chunk.length }));
     if (!merged) merged = report.runs.map((r) => ({ ...r, results: [...r.results] }));
     else report.runs.forEach((r, i) => merged![i]!.results.push(...r.results));
     process.stderr.write(`  ${request.method} ${start + chunk.length}/${images.length}\r`);
@@ -47,7 +47,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** The first correctly classified held-out image that FGSM at ε = 0.25 fools, drawn as original + perturbation = adversarial. */
 async function figure(model: ImageModel, images: Float32Array[], labels: number[], file: string): Promise<void> {
-  const report = await runAttack(model, images.slice(0, 50), { method: 'fgsm', epsilon: 0.25, label: labels.slice(0, 50) });
+  const report = await runAttack(model, images.slice(0, 50), prepareAttack(model, { method: 'fgsm', epsilon: 0.25, label: labels.slice(0, 50) }, { images: Math.min(50, images.length) }));
   const results = report.runs[0]!.results;
   const pick = Math.max(0, results.findIndex((r) => r.success && r.original.predictions[0]!.index === r.label.index));
   const r = results[pick]!;

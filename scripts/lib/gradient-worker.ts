@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { runAttack } from '../../src/attacks/attack.ts';
+import { prepareAttack, runAttack } from '../../src/attacks/attack.ts';
 import { gradient } from '../../src/explain/gradient.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import type { ImageModel } from '../../src/model/image-model.ts';
@@ -37,7 +37,7 @@ parentPort!.on('message', async (job: WorkerJob) => {
     out = map.dataSync() as Float32Array;
     map.dispose();
   } else {
-    const report = await runAttack(model, job.images, { method: 'pgd', epsilon: job.epsilon, stepSize: job.stepSize, steps: job.steps });
+    const report = await runAttack(model, job.images, prepareAttack(model, { method: 'pgd', epsilon: job.epsilon, stepSize: job.stepSize, steps: job.steps }, { images: job.images.length }));
     out = new Float32Array(report.runs[0]!.results.flatMap((r) => Array.from(r.adversarial.image)));
   }
   parentPort!.postMessage({ ms: performance.now() - t0, out }, [out.buffer as ArrayBuffer]);

@@ -7,13 +7,17 @@
  * successful perturbation. L2 only. Defaults: 5 search steps × 100 Adam steps, learning rate
  * 0.1, c₀ = 1, κ = 0 — far fewer iterations than the paper's 9 × 10,000 at 0.01, so a larger
  * learning rate: on 20 held-out MNIST digits, lr 0.01 found 25% of the adversarials, lr 0.1 all
- * of them at mean L2 1.43. With `epsilon`, success also requires ‖x' − x‖₂ ≤ ε.
+ * of them at mean L2 1.43. A minimization attack: it runs once per request, and with `epsilon`
+ * (or `epsilons`) success also requires ‖x' − x‖₂ ≤ ε. Targetable. Costs steps × binarySearchSteps
+ * gradient iterations; under a step limit the default `steps` shrink first (to ⌊limit / 5⌋), then
+ * `binarySearchSteps`. Shapes: images [N, H, W, C] in the model's value range.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
 import { nextTick, type StepInfo } from './gradient-descent.ts';
+import { defineAttack } from './spec.ts';
 
 export interface CwOptions {
   steps: number;
@@ -25,8 +29,6 @@ export interface CwOptions {
   deadline: Deadline;
   onStep?: (info: StepInfo) => void;
 }
-
-export const CW_DEFAULTS = { steps: 100, binarySearchSteps: 5, initialConst: 1, learningRate: 0.1, confidence: 0 };
 
 /** The margin term f per image [N] from logits. */
 function margin(logits: tf.Tensor2D, classes: number[], targeted: boolean, confidence: number): tf.Tensor1D {
@@ -136,3 +138,30 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
     w0.dispose();
   }
 }
+
+export interface CwParams {
+  [name: string]: number;
+  steps: number;
+  binarySearchSteps: number;
+  initialConst: number;
+  learningRate: number;
+  confidence: number;
+}
+
+export const carliniWagner = defineAttack<CwParams>({
+  name: 'cw',
+  paper: 'Carlini & Wagner 2017',
+  kind: 'minimization',
+  norms: ['l2'],
+  defaultNorm: 'l2',
+  targetable: true,
+  params: {
+    steps: { type: 'integer', minimum: 1, default: 100, description: 'Adam steps per binary-search step' },
+    binarySearchSteps: { type: 'integer', minimum: 1, maximum: 20, default: 5, description: 'binary-search steps over the constant c' },
+    initialConst: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'c₀, the first constant of the binary search' },
+    learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'Adam learning rate' },
+    confidence: { type: 'number', minimum: 0, default: 0, description: 'κ, the margin the adversarial class must win by' },
+  },
+  iterationFactors: ['steps', 'binarySearchSteps'],
+  run: (c, p) => carliniWagnerL2(c.model, c.x0, c.criterion, { ...p, bounds: c.bounds, deadline: c.deadline, onStep: c.onStep }),
+});

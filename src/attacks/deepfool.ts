@@ -7,7 +7,10 @@
  * The final perturbation is (1 + overshoot) × the accumulated r, clipped to the value range; an
  * image stops as soon as it is misclassified. Defaults: 50 steps, overshoot 0.02, 10 candidates.
  * All candidate gradients of a batch come from one batched backward pass (the batch replicated
- * once per candidate). With `epsilon`, success also requires the distance to be ≤ ε.
+ * once per candidate). A minimization attack: it runs once per request, and with `epsilon` (or
+ * `epsilons`) success also requires the distance to be ≤ ε. Costs `steps` iterations (each one
+ * batched backward pass); under a step limit the default `steps` shrink to the limit.
+ * Shapes: images [N, H, W, C] in the model's value range.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Deadline } from '../deadline.ts';
@@ -15,6 +18,7 @@ import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
 import { nextTick, type StepInfo } from './gradient-descent.ts';
 import { exactSign, type NormName } from './norms.ts';
+import { defineAttack } from './spec.ts';
 
 export interface DeepFoolOptions {
   norm: NormName;
@@ -25,8 +29,6 @@ export interface DeepFoolOptions {
   deadline: Deadline;
   onStep?: (info: StepInfo) => void;
 }
-
-export const DEEPFOOL_DEFAULTS = { steps: 50, overshoot: 0.02, candidates: 10 };
 
 export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Criterion, o: DeepFoolOptions): Promise<{ adversarial: tf.Tensor4D; iterations: number }> {
   const [lo, hi] = o.bounds;
@@ -84,3 +86,26 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
     total.dispose();
   }
 }
+
+export interface DeepFoolParams {
+  [name: string]: number;
+  steps: number;
+  overshoot: number;
+  candidates: number;
+}
+
+export const deepFoolAttack = defineAttack<DeepFoolParams>({
+  name: 'deepfool',
+  paper: 'Moosavi-Dezfooli, Fawzi & Frossard 2016',
+  kind: 'minimization',
+  norms: ['l2', 'linf'],
+  defaultNorm: 'linf',
+  targetable: false,
+  params: {
+    steps: { type: 'integer', minimum: 1, default: 50, description: 'at most this many linearisation steps' },
+    overshoot: { type: 'number', minimum: 0, maximum: 1, default: 0.02, description: 'the final perturbation is (1 + overshoot) × the accumulated one' },
+    candidates: { type: 'integer', minimum: 1, default: 10, description: 'classes considered (the most likely others)' },
+  },
+  iterationFactors: ['steps'],
+  run: (c, p) => deepFool(c.model, c.x0, c.criterion, { ...p, norm: c.norm, bounds: c.bounds, deadline: c.deadline, onStep: c.onStep }),
+});

@@ -2,12 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.ts';
-import { runAttack, type AttackRequest } from '../../src/attacks/attack.ts';
+import { prepareAttack, runAttack as runPlan, type AttackHooks, type AttackRequest } from '../../src/attacks/attack.ts';
 import { GradlabError } from '../../src/errors.ts';
 import { Deadline } from '../../src/deadline.ts';
+import type { ImageModel } from '../../src/model/image-model.ts';
 import { convFixture } from '../helpers/tiny-models.ts';
 
 await initBackend(process.env.GRADLAB_TEST_BACKEND === 'cpu' ? 'cpu' : 'wasm');
+
+/** Plans and runs a request (a planning error rejects like a failed run). */
+async function runAttack(model: ImageModel, inputs: Float32Array[], request: AttackRequest, hooks?: AttackHooks) {
+  return runPlan(model, inputs, prepareAttack(model, request, { images: inputs.length }), hooks);
+}
 
 const images = [1, 2, 3].map((seed) => new Float32Array(64).map((_, i) => ((i * 13 + seed * 7) % 17) / 17));
 
@@ -150,5 +156,38 @@ test('L∞ attacks move a confidently classified image: tiny gradients still giv
   const r = report.runs[0]!.results[0]!;
   assert.ok(r.original.predictions[0]!.probability === 1, `saturated: ${r.original.predictions[0]!.probability}`);
   assert.ok(Math.abs(r.perturbation.linf - 0.1) < 1e-6, `FGSM moved by ε (linf ${r.perturbation.linf})`);
+  model.dispose();
+});
+
+test('minimization attacks run once for a curve and are judged at every ε; fixed-ε attacks run once per ε', async () => {
+  const model = convFixture();
+  const counted = (request: AttackRequest) => {
+    const plan = prepareAttack(model, request, { images: images.length });
+    const calls = { count: 0 };
+    const spec = { ...plan.spec, run: (...args: Parameters<typeof plan.spec.run>) => (calls.count++, plan.spec.run(...args)) };
+    return { plan: { ...plan, spec }, calls };
+  };
+  const epsilons = [0.03, 0.07, 0.1, 0.5];
+  for (const request of [{ method: 'cw', steps: 30, binarySearchSteps: 2, epsilons }, { method: 'deepfool', norm: 'l2', epsilons }] as AttackRequest[]) {
+    const { plan, calls } = counted(request);
+    const before = tf.memory().numTensors;
+    const report = await runPlan(model, images, plan);
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(calls.count, 1, `${request.method} ran once`);
+    assert.deepEqual(report.runs.map((r) => r.epsilon), epsilons);
+    const first = report.runs[0]!.results;
+    for (const run of report.runs) {
+      run.results.forEach((r, i) => {
+        assert.deepEqual(r.adversarial.image, first[i]!.adversarial.image, 'one answer for every ε');
+        const adversarial = r.adversarial.predictions[0]!.index !== r.label.index;
+        assert.equal(r.success, adversarial && r.perturbation.l2 <= run.epsilon! * (1 + 1e-6) + 1e-7, `${request.method} at ε ${run.epsilon}, image ${i}`);
+      });
+    }
+    const rates = report.runs.map((r) => r.successRate);
+    assert.ok(rates[0]! < rates.at(-1)!, `${request.method}: success grows with ε (${rates})`);
+  }
+  const { plan, calls } = counted({ method: 'bim', epsilons: [0.1, 0.2, 0.3], steps: 3 });
+  await runPlan(model, images, plan);
+  assert.equal(calls.count, 3);
   model.dispose();
 });

@@ -129,3 +129,32 @@ test('bad parameters answer 400 naming them; the step limit is enforced; no tens
   }
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('the schema lists exactly the attack specs’ parameters, with their bounds', async () => {
+  const { AttackParams } = await import('../../routes/schemas/attack.ts');
+  const { ATTACK_METHODS, ATTACK_SPECS, parametersByName } = await import('../../src/attacks/specs.ts');
+  const common = ['method', 'norm', 'epsilon', 'epsilons', 'target', 'label', 'seed', 'scale', 'encodingFormat'];
+  const own = Object.keys(AttackParams.properties).filter((p) => !common.includes(p)).sort();
+  assert.deepEqual(own, [...new Set(ATTACK_METHODS.flatMap((m) => Object.keys(ATTACK_SPECS[m].params)))].sort());
+  const methods = (AttackParams.properties.method as { anyOf: { const: string }[] }).anyOf.map((s) => s.const);
+  assert.deepEqual(methods, [...ATTACK_METHODS]);
+  for (const [name, { specs }] of parametersByName()) {
+    const schema = (AttackParams.properties as Record<string, unknown>)[name] as Record<string, unknown>;
+    const loosestMin = Math.min(...specs.map((s) => s.minimum ?? Infinity));
+    if (Number.isFinite(loosestMin)) assert.equal(schema.minimum, loosestMin, name);
+    if (specs.every((s) => s.maximum !== undefined)) assert.equal(schema.maximum, Math.max(...specs.map((s) => s.maximum!)), name);
+    else assert.equal(schema.maximum, undefined, `${name}: one method has no maximum`);
+    assert.equal(typeof schema.description, 'string');
+  }
+});
+
+test('the step limit scales C&W defaults to fit and names the flag for explicit values over it', async (t) => {
+  const { app } = await build(t, { argv: ['--max-steps', '50'] });
+  const cw = await request(app.server).post(url).send({ image, method: 'cw' });
+  assert.equal(cw.status, 200, cw.text);
+  assert.equal(cw.body.iterations, 50, '⌊50 / 5⌋ = 10 Adam steps × 5 binary-search steps');
+  const over = await request(app.server).post(url).send({ image, method: 'cw', steps: 20 });
+  assert.equal(over.status, 400);
+  assert.equal(over.body.error.field, 'steps');
+  assert.match(over.body.error.message, /^steps: 100 is over the configured maximum of 50 \(--max-steps\)$/);
+});

@@ -13,7 +13,7 @@
  * Only the substitute's gradients are ever computed; the oracle is reached through HTTP alone.
  */
 import * as tf from '@tensorflow/tfjs';
-import { runAttack } from '../../attacks/attack.ts';
+import { prepareAttack, runAttack } from '../../attacks/attack.ts';
 import { ImageModel } from '../../model/image-model.ts';
 import type { ImageModelManifest } from '../../model/manifest.ts';
 import type { HttpOracle } from '../oracle.ts';
@@ -222,7 +222,8 @@ export async function substituteAttack(
     const adversarial: Float32Array[] = [];
     for (let start = 0; start < targets.length; start += 100) {
       const chunk = targets.slice(start, start + 100);
-      const attack = await runAttack(substitute, chunk.map((t) => t.image), { method: options.craft, epsilon: options.epsilon, label: chunk.map((t) => t.clean.label), seed: options.seed });
+      const request = { method: options.craft, epsilon: options.epsilon, label: chunk.map((t) => t.clean.label), seed: options.seed };
+      const attack = await runAttack(substitute, chunk.map((t) => t.image), prepareAttack(substitute, request, { images: chunk.length }));
       adversarial.push(...attack.runs[0]!.results.map((r) => r.adversarial.image));
     }
     const trainingQueries = oracle.queries - startQueries;
