@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { Deadline } from '../src/deadline.ts';
 import { explainImages, type Explanation, type ExplainRequest } from '../src/explain/explain.ts';
+import { COST_PARAMETERS } from '../src/explain/registry.ts';
 import { toModelInput } from '../src/images/decode.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import type { Limits } from '../src/config.ts';
@@ -53,8 +54,8 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       const { limits } = ctx.config;
       const req = await readImageRequest<ExplainParams>(request, ExplainParams, limits.maxBatchSize);
       const { baseline, encodingFormat, ...params } = req.params;
-      checkSteps(limits, 'steps', params.steps);
-      checkSteps(limits, 'samples', params.samples);
+      // What multiplies the work (IG's steps, SmoothGrad's samples), each held to the maximum on its own.
+      for (const name of COST_PARAMETERS) checkSteps(limits, name, (params as Record<string, unknown>)[name] as number | undefined);
       const png = wantsPng(request);
       if (png) requireSingleForPng(req.images.length);
       const inputs = await decodeRequestImages(req.images, model, limits);

@@ -1,61 +1,34 @@
 /**
- * The explanation driver: resolves the target and the method (SmoothGrad wrapping any base
- * method), computes the maps for a batch in one `tf.tidy`, checks integrated gradients'
- * completeness, and renders each map as a PNG. Used by `POST /v1/models/:model/explain` and by
- * `npm run eval -- explain`.
+ * The explanation driver, the same for every method: resolves the request against the method
+ * specs (resolve.ts: the base method, the wrapper around it, requirements, parameters), resolves
+ * the targets, computes the maps for a batch in chunks, each in one `tf.tidy`, runs the method's
+ * own convergence check, and renders each map as its spec says. Used by
+ * `POST /v1/models/:model/explain` and by `npm run eval -- explain`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Deadline } from '../deadline.ts';
-import { badParameter, GradlabError } from '../errors.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../images/encode.ts';
 import { overlay as overlayRgb, renderMap, type Rendering } from '../images/heatmap.ts';
 import { resolveClass, topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
-import { gradcam, guidedGradcam } from './gradcam.ts';
-import { gradient } from './gradient.ts';
-import { guidedBackprop } from './guided-backprop.ts';
-import { DEFAULT_IG_STEPS, integratedGradients, type IgRule } from './integrated-gradients.ts';
+import type { IgRule } from './integrated-gradients.ts';
 import { layerWalk } from './layer-walk.ts';
-import type { AttributionMethod, MethodContext, MethodOptions } from './method.ts';
-import { classScores, type ScoreKind } from './score.ts';
-import { smoothgrad } from './smoothgrad.ts';
+import type { MethodContext } from './method.ts';
+import type { BaseMethod, ExplainMethod } from './registry.ts';
+import { resolveMethod } from './resolve.ts';
+import type { ScoreKind } from './score.ts';
+import type { Completeness } from './spec.ts';
 
-export const BASE_METHODS = ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam', 'integrated-gradients'] as const;
-export type BaseMethod = (typeof BASE_METHODS)[number];
-export const EXPLAIN_METHODS = [...BASE_METHODS, 'smoothgrad'] as const;
-export type ExplainMethod = (typeof EXPLAIN_METHODS)[number];
+export { BASE_METHODS, EXPLAIN_METHODS, type BaseMethod, type ExplainMethod } from './registry.ts';
+export type { Completeness } from './spec.ts';
 
-const IMPLEMENTATIONS: Record<BaseMethod, AttributionMethod> = {
-  gradient,
-  'guided-backprop': guidedBackprop,
-  gradcam,
-  'guided-gradcam': guidedGradcam,
-  'integrated-gradients': integratedGradients,
-};
-
-const RENDERING: Record<BaseMethod, Rendering> = {
-  gradient: 'signed',
-  'guided-backprop': 'color',
-  gradcam: 'heat',
-  'guided-gradcam': 'color',
-  'integrated-gradients': 'signed',
-};
-
-/** Grad-CAM follows the paper and explains the pre-softmax score; the others log p(target | x). */
-const DEFAULT_SCORE: Record<BaseMethod, ScoreKind> = {
-  gradient: 'logprob',
-  'guided-backprop': 'logprob',
-  gradcam: 'logit',
-  'guided-gradcam': 'logit',
-  'integrated-gradients': 'logprob',
-};
-
-export interface ExplainRequest {
+/** What to explain and how; which method takes which parameter is declared in its spec. */
+export type ExplainRequest = {
   method: ExplainMethod;
   /** Class index or label; default: each image's predicted class. */
   target?: number | string;
   score?: ScoreKind;
-  /** Grad-CAM layer name; default the last convolution. */
+  /** Grad-CAM: layer name; default the last convolution. */
   layer?: string;
   /** SmoothGrad: the wrapped method (default `gradient`), samples (default 25), noise (default 0.15), seed (default 0). */
   base?: BaseMethod;
@@ -71,16 +44,7 @@ export interface ExplainRequest {
   overlay?: boolean;
   /** PNG enlargement factor (default: about 224 px on the longer side). */
   scale?: number;
-}
-
-export interface Completeness {
-  /** Σ attributions. */
-  attributionSum: number;
-  /** score(x) − score(baseline). */
-  scoreDifference: number;
-  /** |sum − difference| / max(|difference|, 1e-6). */
-  relativeError: number;
-}
+};
 
 export interface Explanation {
   method: ExplainMethod;
@@ -100,41 +64,11 @@ function explainChunkSize(model: ImageModel): number {
   return Math.max(1, Math.min(32, Math.floor((32 * 28 * 28) / model.pixelsPerImage)));
 }
 
-export const EXPLAIN_DEFAULTS = { samples: 25, noise: 0.15, seed: 0, steps: DEFAULT_IG_STEPS };
-
-function checkApplicable(model: ImageModel, method: BaseMethod, ctx: MethodContext, field: string): void {
-  const needsWalk = method !== 'gradient' && method !== 'integrated-gradients';
-  if (!needsWalk) return;
-  // Guided backprop also runs on functional graphs (residual networks) through the model's own graph.
-  if (method === 'guided-backprop' && !ctx.walk?.supportsGuided && model.gradientForward()?.supportsReluSwap) return;
-  if (!ctx.walk) {
-    throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `${field}: '${method}' needs a sequential Layers model; '${model.name}' is a ${model.manifest.format} model (use gradient or integrated-gradients)`, field);
-  }
-  if (method.includes('guided') && !ctx.walk.supportsGuided) {
-    throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `${field}: '${method}' needs ReLU activations that it can replace; '${model.name}' has none`, field);
-  }
-  if (method.includes('gradcam') && ctx.walk.lastConvIndex() < 0) {
-    throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `${field}: '${method}' needs a convolutional layer; '${model.name}' has none`, field);
-  }
-}
-
 /** Explains each image; one result per input, in order. */
 export async function explainImages(model: ImageModel, inputs: Float32Array[], request: ExplainRequest, deadline = Deadline.none()): Promise<Explanation[]> {
-  const baseMethod: BaseMethod = request.method === 'smoothgrad' ? (request.base ?? 'gradient') : request.method;
-  if (request.method !== 'smoothgrad' && request.base !== undefined) throw badParameter('base', "applies only to method 'smoothgrad'");
   const ctx: MethodContext = { model, walk: layerWalk(model) };
-  checkApplicable(model, baseMethod, ctx, request.method === 'smoothgrad' ? 'base' : 'method');
-  const score = request.score ?? DEFAULT_SCORE[baseMethod];
+  const { base, wrapper, options, score, attribute } = resolveMethod(request, ctx);
   const labels = model.manifest.labels;
-
-  let layerIndex: number | undefined;
-  if (request.layer !== undefined) {
-    if (!baseMethod.includes('gradcam')) throw badParameter('layer', 'applies only to gradcam and guided-gradcam');
-    layerIndex = ctx.walk!.indexOf(request.layer);
-    if (layerIndex < 0) throw badParameter('layer', `no layer named '${request.layer}'; layers: ${ctx.walk!.layers.map((l) => l.name).join(', ')}`);
-  }
-  if (request.baseline && baseMethod !== 'integrated-gradients') throw badParameter('baseline', 'applies only to integrated-gradients');
-  if (request.rule && baseMethod !== 'integrated-gradients') throw badParameter('rule', 'applies only to integrated-gradients');
 
   const probabilities = model.predictProbabilities(inputs);
   const targets = probabilities.map((p) => {
@@ -142,13 +76,8 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
     return topPredictions(p, labels, 1)[0]!.index;
   });
 
-  const base = IMPLEMENTATIONS[baseMethod];
-  const method = request.method === 'smoothgrad'
-    ? smoothgrad(base, { samples: request.samples ?? EXPLAIN_DEFAULTS.samples, noise: request.noise ?? EXPLAIN_DEFAULTS.noise, seed: request.seed ?? EXPLAIN_DEFAULTS.seed })
-    : base;
-  const steps = request.steps ?? EXPLAIN_DEFAULTS.steps;
-
-  const [h, w, c] = model.inputShape;
+  // A wrapper's map is not the base method's attribution of x: the base's check does not apply.
+  const convergence = wrapper ? undefined : base.convergence;
   const maps: { data: Float32Array; shape: number[] }[] = [];
   const completeness: (Completeness | undefined)[] = [];
   // Images go through the method in chunks: one batched gradient call per chunk is much faster
@@ -158,36 +87,29 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
   for (let first = 0; first < inputs.length; first += chunk) {
     deadline.check();
     const count = Math.min(chunk, inputs.length - first);
-    const chunkTargets = targets.slice(first, first + count);
-    const result = tf.tidy(() => {
+    const chunkOptions = { ...options, targets: targets.slice(first, first + count), score };
+    const [map, ...measured] = tf.tidy(() => {
       const x = model.batchTensor(inputs.slice(first, first + count));
-      const baseline = request.baseline ? tf.tensor3d(request.baseline, [h, w, c]) : undefined;
-      const options: MethodOptions = { targets: chunkTargets, score, steps, ...(request.rule ? { rule: request.rule } : {}), ...(layerIndex !== undefined ? { layerIndex } : {}), ...(baseline ? { baseline } : {}) };
-      const map = method(ctx, x, options);
-      if (baseMethod !== 'integrated-gradients' || request.method === 'smoothgrad') return [map];
-      // Completeness: Σ attributions per image vs score(x) − score(baseline).
-      const start = baseline ? baseline.expandDims(0) : tf.fill([1, h, w, c], model.manifest.input.range[0]);
-      const baselineScores = classScores(model.logits(tf.tile(start, [count, 1, 1, 1]) as tf.Tensor4D), chunkTargets, score);
-      const inputScores = classScores(model.logits(x), chunkTargets, score);
-      return [map, tf.sum(map, [1, 2, 3]), tf.sub(inputScores, baselineScores)];
+      const map = attribute(ctx, x, chunkOptions);
+      return [map, ...(convergence ? convergence.measure(ctx, x, map, chunkOptions) : [])];
     });
-    const [map, sums, differences] = result;
-    const data = map!.dataSync() as Float32Array;
-    const size = data.length / count;
-    const sumData = sums?.dataSync();
-    const diffData = differences?.dataSync();
-    for (let k = 0; k < count; k++) {
-      maps.push({ data: data.slice(k * size, (k + 1) * size), shape: map!.shape.slice(1) });
-      if (sumData && diffData) {
-        const sum = sumData[k]!;
-        const diff = diffData[k]!;
-        completeness.push({ attributionSum: sum, scoreDifference: diff, relativeError: Math.abs(sum - diff) / Math.max(Math.abs(diff), 1e-6) });
-      } else completeness.push(undefined);
+    try {
+      const data = map!.dataSync() as Float32Array;
+      const size = data.length / count;
+      const measuredData = measured.map((t) => t.dataSync());
+      for (let k = 0; k < count; k++) {
+        maps.push({ data: data.slice(k * size, (k + 1) * size), shape: map!.shape.slice(1) });
+        completeness.push(convergence?.report(measuredData.map((values) => values[k]!)));
+      }
+    } finally {
+      map!.dispose();
+      measured.forEach((t) => t.dispose());
     }
-    result.forEach((t) => t.dispose());
   }
 
-  const rendering = RENDERING[baseMethod];
+  const rendering = base.rendering;
+  const layer = base.explainedLayer?.(ctx, { ...options, targets, score });
+  const [h, w] = model.inputShape;
   const scale = request.scale ?? defaultScale(h, w);
   return Promise.all(
     maps.map(async (map, i) => {
@@ -195,7 +117,7 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
       if (request.overlay) rgb = overlayRgb(inputToRgb(inputs[i]!, model.inputShape, model.manifest.input.range), rgb);
       const out: Explanation = {
         method: request.method,
-        ...(request.method === 'smoothgrad' ? { base: baseMethod } : {}),
+        ...(wrapper ? { base: base.name as BaseMethod } : {}),
         score,
         target: { index: targets[i]!, label: labels[targets[i]!]! },
         prediction: topPredictions(probabilities[i]!, labels, 5),
@@ -203,7 +125,7 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
         rendering,
         png: await rgbToPng(rgb, scale),
       };
-      if (baseMethod.includes('gradcam')) out.layer = ctx.walk!.layers[layerIndex ?? ctx.walk!.lastConvIndex()]!.name;
+      if (layer !== undefined) out.layer = layer;
       if (completeness[i]) out.completeness = completeness[i];
       return out;
     }),

@@ -1,14 +1,15 @@
 /**
  * Grad-CAM (Selvaraju et al. 2017): weight each channel k of a convolutional layer's activations
  * A by α_k = mean over positions of ∂score/∂A_k, take ReLU(Σ_k α_k A_k), and upsample it
- * bilinearly to the input size. Default layer: the last convolution. Guided Grad-CAM multiplies
- * guided backprop by the upsampled Grad-CAM map. Returns [N, H, W, 1] (Grad-CAM, ≥ 0) and
- * [N, H, W, C] (guided Grad-CAM).
+ * bilinearly to the input size. Default layer: the last convolution (`layer` names another).
+ * Returns [N, H, W, 1], ≥ 0. Explains the logit by default, as the paper does. Needs a sequential
+ * Layers model with a convolution; one gradient per image.
  */
 import * as tf from '@tensorflow/tfjs';
-import { GradlabError } from '../errors.ts';
-import { guidedBackprop } from './guided-backprop.ts';
-import type { AttributionMethod, MethodContext } from './method.ts';
+import { badParameter, GradlabError } from '../errors.ts';
+import type { AttributionMethod, MethodContext, MethodOptions } from './method.ts';
+import { convLayer, sequentialLayers } from './requirements.ts';
+import { defineBase, type ParameterSpec } from './spec.ts';
 import { classScoreSum } from './score.ts';
 
 function requireConvLayer({ model, walk }: MethodContext, layerIndex: number | undefined): { index: number; walk: NonNullable<MethodContext['walk']> } {
@@ -36,7 +37,32 @@ export const gradcam: AttributionMethod = (ctx, x, { targets, score, layerIndex 
   return tf.image.resizeBilinear(cam, [height, width]);
 };
 
-export const guidedGradcam: AttributionMethod = (ctx, x, options) => {
-  const cam = gradcam(ctx, x, options);
-  return tf.mul(guidedBackprop(ctx, x, options), cam) as tf.Tensor4D;
+/** `layer`: the layer whose activations are weighted, by name (default: the last convolution). */
+export const layerParameter: ParameterSpec = {
+  type: 'string',
+  elsewhere: 'refuse',
+  toOptions: (name, { walk }) => {
+    const layerIndex = walk!.indexOf(name as string);
+    if (layerIndex < 0) throw badParameter('layer', `no layer named '${name}'; layers: ${walk!.layers.map((l) => l.name).join(', ')}`);
+    return { layerIndex };
+  },
 };
+
+/** The name of the layer a Grad-CAM map was computed at. */
+export function camLayerName({ walk }: MethodContext, { layerIndex }: MethodOptions): string {
+  return walk!.layers[layerIndex ?? walk!.lastConvIndex()]!.name;
+}
+
+export const gradcamSpec = defineBase({
+  kind: 'base',
+  name: 'gradcam',
+  paper: 'Selvaraju et al. 2017, Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization',
+  attribute: gradcam,
+  defaultScore: 'logit',
+  requires: [sequentialLayers, convLayer],
+  parameters: { layer: layerParameter },
+  rendering: 'heat',
+  gradientsPerImage: () => 1,
+  costParameters: [],
+  explainedLayer: camLayerName,
+});

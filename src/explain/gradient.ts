@@ -1,10 +1,11 @@
 /**
  * Vanilla gradient ("saliency", Simonyan et al. 2014): ∂ score(target | x) / ∂x, signed, with
  * respect to the input in the model's value range; the score is log p(target | x) by default or
- * the logit with `score: "logit"`.
+ * the logit with `score: "logit"`. Needs nothing of the model; one gradient per image.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AttributionMethod } from './method.ts';
+import { defineBase } from './spec.ts';
 import { classScoreSum, type ScoreKind } from './score.ts';
 
 /** Gradient of the summed target scores of `forward(x)` (logits) with respect to x. */
@@ -14,3 +15,16 @@ export function scoreGradient(forward: (x: tf.Tensor4D) => tf.Tensor2D, x: tf.Te
 
 export const gradient: AttributionMethod = ({ model }, x, { targets, score }) =>
   scoreGradient((input) => model.logits(input), x, targets, score);
+
+export const gradientSpec = defineBase({
+  kind: 'base',
+  name: 'gradient',
+  paper: 'Simonyan, Vedaldi, Zisserman 2014, Deep Inside Convolutional Networks',
+  attribute: gradient,
+  defaultScore: 'logprob',
+  requires: [],
+  parameters: {},
+  rendering: 'signed',
+  gradientsPerImage: () => 1,
+  costParameters: [],
+});

@@ -11,6 +11,8 @@ import { GradlabError } from '../errors.ts';
 import { scoreGradient } from './gradient.ts';
 import { guidedRelu } from './guided-relu.ts';
 import type { AttributionMethod } from './method.ts';
+import { orFunctionalReluSwap, replaceableRelus, sequentialLayers } from './requirements.ts';
+import { defineBase } from './spec.ts';
 
 export const guidedBackprop: AttributionMethod = ({ model, walk }, x, { targets, score }) => {
   if (walk?.supportsGuided) {
@@ -23,3 +25,17 @@ export const guidedBackprop: AttributionMethod = ({ model, walk }, x, { targets,
   }
   throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `guided backprop needs a Layers model with ReLU activations; '${model.name}' is not one`, 'method');
 };
+
+export const guidedBackpropSpec = defineBase({
+  kind: 'base',
+  name: 'guided-backprop',
+  paper: 'Springenberg, Dosovitskiy, Brox, Riedmiller 2015, Striving for Simplicity: The All Convolutional Net',
+  attribute: guidedBackprop,
+  defaultScore: 'logprob',
+  // A sequential model whose ReLUs the walk replaces, or a functional one whose graph swaps them.
+  requires: [orFunctionalReluSwap(sequentialLayers), orFunctionalReluSwap(replaceableRelus)],
+  parameters: {},
+  rendering: 'color',
+  gradientsPerImage: () => 1,
+  costParameters: [],
+});

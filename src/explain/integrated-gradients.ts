@@ -2,7 +2,8 @@
  * Integrated gradients (Sundararajan et al. 2017): attribution_i = (x_i − x'_i) × ∫₀¹ ∂score/∂x_i
  * along the straight path from the baseline x' to x, approximated with the trapezoidal rule over
  * `steps` intervals (steps + 1 gradient evaluations, batched). Completeness: the attributions sum
- * to score(x) − score(x'), up to the quadrature error (reported by the caller).
+ * to score(x) − score(x'), up to the quadrature error, which this method's convergence check
+ * reports for every image.
  *
  * Why the grid is adaptive by default: a ReLU network's gradient jumps wherever a unit switches on
  * along the path, so the uniform rule's error shrinks only like 1/steps, and on the shipped models
@@ -20,8 +21,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { scoreGradient } from './gradient.ts';
-import type { AttributionMethod } from './method.ts';
+import type { AttributionMethod, MethodOptions } from './method.ts';
 import { classScores, type ScoreKind } from './score.ts';
+import { defineBase, type ConvergenceCheck } from './spec.ts';
 import type { ImageModel } from '../model/image-model.ts';
 
 export const DEFAULT_IG_STEPS = 64;
@@ -128,9 +130,14 @@ function refinedPath(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
   return { alphas, grads };
 }
 
+/** The baseline image [H, W, C]: the one given, or every pixel at the range minimum (black). */
+function baselineImage(model: ImageModel, baseline: MethodOptions['baseline'], [h, w, c]: number[]): tf.Tensor3D {
+  return (baseline ? tf.tensor3d(baseline, [h!, w!, c!]) : tf.fill([h!, w!, c!], model.manifest.input.range[0])) as tf.Tensor3D;
+}
+
 export const integratedGradients: AttributionMethod = ({ model }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
   const [n, h, w, c] = x.shape;
-  const base = (baseline ?? tf.fill([h, w, c], model.manifest.input.range[0])) as tf.Tensor3D;
+  const base = baselineImage(model, baseline, [h, w, c]);
   const maps: tf.Tensor3D[] = [];
   for (let i = 0; i < n; i++) {
     const xi = tf.slice(x, [i, 0, 0, 0], [1, h, w, c]).reshape([h, w, c]) as tf.Tensor3D;
@@ -152,3 +159,35 @@ export const integratedGradients: AttributionMethod = ({ model }, x, { targets, 
   }
   return tf.stack(maps) as tf.Tensor4D;
 };
+
+/** Completeness: Σ attributions per image against score(x) − score(baseline). */
+const completeness: ConvergenceCheck = {
+  measure: ({ model }, x, map, { targets, score, baseline }) => {
+    const [count, h, w, c] = x.shape;
+    const start = baselineImage(model, baseline, [h, w, c]).expandDims(0);
+    const baselineScores = classScores(model.logits(tf.tile(start, [count, 1, 1, 1]) as tf.Tensor4D), targets, score);
+    const inputScores = classScores(model.logits(x), targets, score);
+    return [tf.sum(map, [1, 2, 3]) as tf.Tensor1D, tf.sub(inputScores, baselineScores) as tf.Tensor1D];
+  },
+  report: ([sum, diff]) => ({ attributionSum: sum!, scoreDifference: diff!, relativeError: Math.abs(sum! - diff!) / Math.max(Math.abs(diff!), 1e-6) }),
+};
+
+export const integratedGradientsSpec = defineBase({
+  kind: 'base',
+  name: 'integrated-gradients',
+  paper: 'Sundararajan, Taly, Yan 2017, Axiomatic Attribution for Deep Networks',
+  attribute: integratedGradients,
+  defaultScore: 'logprob',
+  requires: [],
+  parameters: {
+    // An image decoded by the caller; default: every pixel at the range minimum.
+    baseline: { type: 'image', elsewhere: 'refuse' },
+    steps: { type: 'integer', minimum: 1, default: DEFAULT_IG_STEPS, elsewhere: 'ignore' },
+    rule: { type: 'enum', values: IG_RULES, default: 'adaptive', elsewhere: 'refuse' },
+  },
+  rendering: 'signed',
+  // steps + 1 path points, whichever rule places them (the adaptive rule adds only forward passes).
+  gradientsPerImage: ({ steps }) => (steps as number) + 1,
+  costParameters: ['steps'],
+  convergence: completeness,
+});

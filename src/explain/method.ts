@@ -1,7 +1,8 @@
 /**
  * The one interface every explanation method implements (Captum's `attribute`): given the model,
  * a batch x [N, H, W, C] and one target class per image, return a map tensor [N, H, W, C] (or
- * [N, H, W, 1] for Grad-CAM). Methods run inside the caller's `tf.tidy`.
+ * [N, H, W, 1] for Grad-CAM). Methods run inside the caller's `tf.tidy`. What each method needs,
+ * takes and costs is declared in its spec (spec.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ImageModel } from '../model/image-model.ts';
@@ -19,8 +20,8 @@ export interface MethodOptions {
   score: ScoreKind;
   /** Grad-CAM: index of the layer whose activations are weighted. */
   layerIndex?: number;
-  /** Integrated gradients: the baseline image [H, W, C] and the number of steps. */
-  baseline?: tf.Tensor3D;
+  /** Integrated gradients: the baseline image (H×W×C values; default black) and the number of steps. */
+  baseline?: Float32Array;
   steps?: number;
   /** Integrated gradients: where the path points go (see integrated-gradients.ts). */
   rule?: 'adaptive' | 'uniform';

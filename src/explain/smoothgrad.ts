@@ -2,9 +2,12 @@
  * SmoothGrad (Smilkov et al. 2017) as a wrapper, like Captum's NoiseTunnel: the mean of any
  * method's maps over `samples` copies of the input with Gaussian noise of standard deviation
  * `noise × (max − min)` of the model's value range. Seeded: the same seed gives the same map.
+ * Costs `samples` times the wrapped method's gradients. The map is not the wrapped method's
+ * attribution of x, so the wrapped method's convergence check does not apply to it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AttributionMethod } from './method.ts';
+import { defineWrapper } from './spec.ts';
 
 export interface SmoothGradOptions {
   samples: number;
@@ -31,3 +34,19 @@ export function smoothgrad(base: AttributionMethod, { samples, noise, seed }: Sm
     return tf.div(sum!, samples) as tf.Tensor4D;
   };
 }
+
+export const smoothgradSpec = defineWrapper({
+  kind: 'wrapper',
+  name: 'smoothgrad',
+  paper: 'Smilkov, Thorat, Kim, Viégas, Wattenberg 2017, SmoothGrad: removing noise by adding noise',
+  baseParameter: 'base',
+  parameters: {
+    base: { type: 'base-method', default: 'gradient', elsewhere: 'refuse' },
+    samples: { type: 'integer', minimum: 1, default: 25, elsewhere: 'ignore' },
+    noise: { type: 'number', minimum: 0, maximum: 1, default: 0.15, elsewhere: 'ignore' },
+    seed: { type: 'integer', minimum: 0, default: 0, elsewhere: 'ignore' },
+  },
+  wrap: (base, { samples, noise, seed }) => smoothgrad(base, { samples: samples as number, noise: noise as number, seed: seed as number }),
+  gradientsPerImage: (baseCost, { samples }) => baseCost * (samples as number),
+  costParameters: ['samples'],
+});

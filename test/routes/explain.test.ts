@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import request from 'supertest';
+import { ExplainParams, MethodParameters } from '../../routes/schemas/explain.ts';
+import { allParameters, BASE_METHODS, COST_PARAMETERS, EXPLAIN_METHODS } from '../../src/explain/registry.ts';
 import { build } from '../helpers/build.ts';
 import { encodeGrey, pixelArray } from '../helpers/images.ts';
 
@@ -108,6 +110,44 @@ test('every bad parameter answers 400 naming it', async (t) => {
   const png = await request(app.server).post(url).set('accept', 'image/png').send({ images: [image, image], method: 'gradient' });
   assert.equal(png.status, 400);
   assert.equal(png.body.error.field, 'images');
+});
+
+test('the schema lists exactly the specs\' methods and parameters, with their bounds', () => {
+  const literals = (schema: unknown) => ((schema as { anyOf: { const: string }[] }).anyOf).map((o) => o.const);
+  assert.deepEqual(literals(ExplainParams.properties.method), [...EXPLAIN_METHODS]);
+  const specParameters = allParameters();
+  assert.deepEqual(Object.keys(MethodParameters), specParameters.map(([name]) => name));
+  const shared = ['method', 'target', 'score', 'overlay', 'scale', 'encodingFormat'];
+  assert.deepEqual(Object.keys(ExplainParams.properties).filter((k) => !shared.includes(k)), specParameters.map(([name]) => name));
+  for (const [name, param] of specParameters) {
+    const schema = ExplainParams.properties[name as keyof typeof ExplainParams.properties] as Record<string, unknown>;
+    assert.ok(!(ExplainParams.required as string[] | undefined)?.includes(name), `${name} is optional`);
+    if (param.type === 'integer' || param.type === 'number') {
+      assert.equal(schema.type, param.type, name);
+      assert.equal(schema.minimum, param.minimum, name);
+      assert.equal(schema.maximum, param.maximum, name);
+    }
+    if (param.type === 'enum') assert.deepEqual(literals(schema), [...param.values!], name);
+    if (param.type === 'base-method') assert.deepEqual(literals(schema), [...BASE_METHODS], name);
+  }
+});
+
+test('steps and samples are each held to --max-steps, whatever the method (as before the specs)', async (t) => {
+  const { app } = await build(t, { argv: ['--max-steps', '10'] });
+  assert.deepEqual([...COST_PARAMETERS].sort(), ['samples', 'steps']);
+  for (const method of ['gradient', 'smoothgrad', 'integrated-gradients']) {
+    for (const name of COST_PARAMETERS) {
+      const res = await request(app.server).post(url).send({ image, method, [name]: 11 });
+      assert.equal(res.status, 400, `${method} ${name}: ${res.text}`);
+      assert.equal(res.body.error.field, name);
+      assert.match(res.body.error.message, /over the configured maximum of 10/);
+    }
+  }
+  // At the maximum each is accepted on its own, even though together they cost more.
+  const both = await request(app.server).post(url).send({ image, method: 'smoothgrad', base: 'integrated-gradients', samples: 2, steps: 10 });
+  assert.equal(both.status, 200, both.text);
+  const first = await request(app.server).post(url).send({ image, method: 'integrated-gradients', steps: 11, samples: 11 });
+  assert.equal(first.body.error.field, 'steps', 'steps is checked first, as before');
 });
 
 test('explain leaves no tensor behind', async (t) => {
