@@ -215,7 +215,7 @@ export class HttpOracle {
         const maxWait = this.options.maxRetryAfterS ?? 120;
         if (!(waitS <= maxWait)) throw new OracleError(429, `rate limited for ${waitS} s (more than the ${maxWait} s this client waits)`);
         this.options.onNotice?.(
-          `the server's rate limit for this key is reached (429, Retry-After ${waitS} s): waiting ${waitS} s; ${Math.round(this.waitedMs / 1000)} s spent waiting so far`,
+          `rate limited: the server's limit for this key is reached (429, Retry-After ${waitS} s), waiting ${waitS} s; ${Math.round(this.waitedMs / 1000)} s spent waiting so far`,
         );
         const started = Date.now();
         await new Promise((resolve) => setTimeout(resolve, Math.max(0.05, waitS) * 1000));

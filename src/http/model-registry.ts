@@ -4,7 +4,7 @@
  * src/model/ and so cannot be imported by it). Server, tests and tools build the registry here.
  */
 import { ModelRegistry, type RegistryOptions } from '../model/registry.ts';
-import { isSequenceModelDir, loadSequenceModelFromDir } from '../sequence/loader.ts';
+import { checkSequenceModelDir, isSequenceModelDir, loadSequenceModelFromDir } from '../sequence/loader.ts';
 import type { SequenceModel } from '../sequence/sequence-model.ts';
 
 /** Image classifiers plus sequence models, as the routes see them. */
@@ -14,6 +14,6 @@ export type AppModelRegistry = ModelRegistry<SequenceModel>;
 export function createModelRegistry(options: Omit<RegistryOptions<SequenceModel>, 'sequenceModels'>): AppModelRegistry {
   return new ModelRegistry<SequenceModel>({
     ...options,
-    sequenceModels: { isModelDir: isSequenceModelDir, loadFromDir: loadSequenceModelFromDir },
+    sequenceModels: { isModelDir: isSequenceModelDir, loadFromDir: loadSequenceModelFromDir, checkDir: checkSequenceModelDir },
   });
 }

@@ -4,19 +4,36 @@
  * gracefully on SIGTERM/SIGINT. Run with `npm start` (add flags after `--`).
  */
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, usage } from '../config.ts';
 import { initBackend } from '../backend/index.ts';
 import { createModelRegistry } from './model-registry.ts';
 
+const HELP = `usage: npm start -- [flags]   (or: node --import tsx src/http/server.ts [flags])
+
+Serves the models under --models-dir over HTTP. Flags override environment variables, which
+override defaults:
+
+  flag                   variable                     meaning
+${usage()}
+  --help, -h             this text`;
+
+/** Stops before listening with a plain message (no JSON log line, no stack) and a non-zero code. */
+function refuseToStart(message: string, code = 2): never {
+  process.stderr.write(`gradlab: ${message}\n`);
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
   let config;
   try {
-    config = loadConfig(process.argv.slice(2));
+    config = loadConfig(argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gradlab: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) refuseToStart(err.message);
     throw err;
   }
 
@@ -27,6 +44,17 @@ async function main(): Promise<void> {
     batching: config.batching,
     warmUpBatchSizes: [1, config.batching.maxBatchSize],
   });
+  // Manifests are read and checked before listening (no weights yet): a wrong one, or no model at
+  // all, stops here with a plain message instead of a log line after "Server listening".
+  let configured: number;
+  try {
+    configured = await registry.checkManifests();
+  } catch (err) {
+    refuseToStart(`a model cannot be served: ${(err as Error).message}`);
+  }
+  if (configured === 0) {
+    refuseToStart(`no models to serve: '${config.modelsDir}' has no model folders (a folder with a manifest.json), and no --model-url was given`);
+  }
   const app = await buildApp({ config, registry, backend });
   app.log.info(
     { backend: backend.name, package: backend.package, threads: backend.threads, customKernels: backend.customKernels, skipped: backend.skipped },
@@ -50,9 +78,11 @@ async function main(): Promise<void> {
   try {
     const started = Date.now();
     await registry.loadAll();
+    const images = registry.list().length;
+    const sequences = registry.listSequences().length;
     app.log.info(
-      { models: registry.list().map((m) => m.name), ms: Date.now() - started },
-      `ready: ${registry.list().length} model(s) loaded and warm`,
+      { models: registry.names(), ms: Date.now() - started },
+      `ready: ${images + sequences} models loaded and warm (${images} image, ${sequences} sequence) in ${Date.now() - started} ms`,
     );
   } catch (err) {
     app.log.fatal({ err: { message: (err as Error).message } }, `model loading failed: ${(err as Error).message}`);

@@ -62,6 +62,12 @@ function checkAgreement(model: ImageModel, manifestFile: string): void {
 }
 
 /** Loads the model in a local folder that holds `manifest.json`. */
+/** Checks an image model folder's manifest without loading its weights (a ManifestError when wrong). */
+export async function checkModelDir(dir: string): Promise<void> {
+  const manifestFile = path.join(dir, MANIFEST);
+  parseImageManifest(await readJsonFile(manifestFile), manifestFile);
+}
+
 export async function loadModelFromDir(dir: string): Promise<ImageModel> {
   const manifestFile = path.join(dir, MANIFEST);
   const manifest = parseImageManifest(await readJsonFile(manifestFile), manifestFile);

@@ -13,7 +13,7 @@ import type { BatchingConfig } from './batcher.ts';
 import { GradlabError, unknownModel } from '../errors.ts';
 import { DynamicBatcher, type BatchObserver } from './batcher.ts';
 import type { ImageModel } from './image-model.ts';
-import { loadModelFromDir, loadModelFromUrl } from './loader.ts';
+import { checkModelDir, loadModelFromDir, loadModelFromUrl } from './loader.ts';
 
 export type RegistryState = 'loading' | 'ready' | 'failed';
 
@@ -31,6 +31,8 @@ export interface ModelFolderLoader<S extends ResidentModel> {
   /** True when the folder holds a model of this kind (its manifest says so). */
   isModelDir(dir: string): Promise<boolean>;
   loadFromDir(dir: string): Promise<S>;
+  /** Reads and checks the folder's manifest without loading weights. */
+  checkDir(dir: string): Promise<void>;
 }
 
 export interface RegistryOptions<S extends ResidentModel = ResidentModel> {
@@ -100,6 +102,20 @@ export class ModelRegistry<S extends ResidentModel = ResidentModel> {
     if (this.has(model.name)) throw new Error(`two models are named '${model.name}' (${model.source})`);
     model.warmUp();
     this.sequences.set(model.name, model);
+  }
+
+  /**
+   * Reads and checks every model folder's manifest without loading any weights (quick), so that a
+   * wrong manifest stops the server before it listens. Returns how many models are configured.
+   */
+  async checkManifests(): Promise<number> {
+    const folders = this.options.modelsDir ? await findModelFolders(this.options.modelsDir) : [];
+    const sequences = this.options.sequenceModels;
+    for (const folder of folders) {
+      if (sequences && (await sequences.isModelDir(folder))) await sequences.checkDir(folder);
+      else await checkModelDir(folder);
+    }
+    return folders.length + (this.options.modelUrls?.length ?? 0);
   }
 
   /** Loads every configured model; on failure the registry is `failed` and the error is rethrown. */

@@ -71,15 +71,24 @@ export async function loadSequenceModel(raw: unknown, dir: string, manifestFile:
 }
 
 /** Loads the sequence model in a folder that holds manifest.json. */
-export async function loadSequenceModelFromDir(dir: string): Promise<SequenceModel> {
+async function readManifest(dir: string): Promise<{ raw: unknown; manifestFile: string }> {
   const manifestFile = path.join(dir, 'manifest.json');
-  let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(manifestFile, 'utf8'));
+    return { raw: JSON.parse(await readFile(manifestFile, 'utf8')), manifestFile };
   } catch (err) {
     throw new ManifestError(manifestFile, '(root)', `cannot be read as JSON (${(err as Error).message})`);
   }
+}
+
+export async function loadSequenceModelFromDir(dir: string): Promise<SequenceModel> {
+  const { raw, manifestFile } = await readManifest(dir);
   return loadSequenceModel(raw, dir, manifestFile);
+}
+
+/** Checks a sequence model folder's manifest without loading its weights (a ManifestError when wrong). */
+export async function checkSequenceModelDir(dir: string): Promise<void> {
+  const { raw, manifestFile } = await readManifest(dir);
+  parseSequenceManifest(raw, manifestFile);
 }
 
 /** True when the folder's manifest.json declares `kind: 'sequence'` (unreadable manifests: false, the image loader reports them). */

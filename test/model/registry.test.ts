@@ -34,8 +34,12 @@ test('folders of another kind load through the injected loader', async (t) => {
     sequenceModels: {
       isModelDir: async (dir) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).kind === 'sequence',
       loadFromDir: async (dir) => ({ name: path.basename(dir), source: dir, kind: 'sequence', warmUp: () => events.push('warm'), dispose: () => events.push('dispose') }),
+      checkDir: async (dir) => void events.push(`check ${path.basename(dir)}`),
     },
   });
+  assert.equal(await registry.checkManifests(), 2);
+  assert.deepEqual(events.splice(0), ['check other'], 'the injected loader checks its own folders; no weights are loaded');
+  assert.equal(tf.memory().numTensors, before);
   await registry.loadAll();
   assert.equal(registry.state, 'ready');
   assert.deepEqual(registry.names(), ['other', 'tiny']);
@@ -54,4 +58,14 @@ test('without a loader every folder is an image classifier', async (t) => {
   await assert.rejects(registry.loadAll(), /field 'kind' must be 'image-classifier'/);
   assert.equal(registry.state, 'failed');
   registry.dispose();
+});
+
+test('checkManifests finds a broken manifest without loading any weights', async (t) => {
+  const modelsDir = await modelsWithOtherKind(t);
+  await writeFile(path.join(modelsDir, 'tiny', 'manifest.json'), JSON.stringify({ name: 'tiny', kind: 'image-classifier' }));
+  const before = tf.memory().numTensors;
+  const registry = new ModelRegistry({ modelsDir, batching });
+  await assert.rejects(registry.checkManifests(), /manifest\.json/);
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(registry.state, 'loading', 'a check is not a load');
 });
