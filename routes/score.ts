@@ -19,7 +19,7 @@ export function sequenceBody(body: unknown, name: string): Record<string, unknow
   }
   const b = body as Record<string, unknown>;
   for (const field of ['image', 'images']) {
-    if (b[field] !== undefined) throw badParameter(field, `'${name}' is a sequence model: send 'sequence', not an image`);
+    if (b[field] !== undefined) throw badParameter(field, `'${name}' is a sequence model: send 'sequence', not an image (images go to an image model's /classify, /explain or /attack route)`);
   }
   return b;
 }

@@ -18,7 +18,7 @@ import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
 import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
-import { handleError, handleNotFound } from './error-handler.ts';
+import { errorHandler, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
 import type { AppModelRegistry } from './model-registry.ts';
 
@@ -76,7 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Only JSON and multipart carry images; anything else is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
-  app.setErrorHandler(handleError);
+  app.setErrorHandler(errorHandler(config.limits));
   app.setNotFoundHandler(handleNotFound);
 
   await app.register(multipart, {

@@ -5,13 +5,17 @@
  * naming the field; unexpected failures are a 500 with a generic message (details in the log only).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Limits } from '../config.ts';
 import { errorBody, errorResponse } from './error-response.ts';
 
-export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  // A client that closed the connection (e.g. during a long explanation) is no server fault.
-  const answer = errorResponse(err, { clientGone: reply.raw.destroyed });
-  request.log[answer.level]({ err }, answer.logMessage);
-  void reply.status(answer.status).send(answer.body);
+/** The app's error handler; `limits` lets a 413 name the limit it hit. */
+export function errorHandler(limits?: Limits) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    // A client that closed the connection (e.g. during a long explanation) is no server fault.
+    const answer = errorResponse(err, { clientGone: reply.raw.destroyed, ...(limits ? { limits } : {}) });
+    request.log[answer.level]({ err }, answer.logMessage);
+    void reply.status(answer.status).send(answer.body);
+  };
 }
 
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {

@@ -12,7 +12,7 @@
  * A client that went away before the answer is not a server fault: logged at info.
  */
 import type { FastifyError } from 'fastify';
-import { flagOf } from '../config.ts';
+import { flagOf, type Limits } from '../config.ts';
 import { GradlabError, type ErrorCode, type ErrorHint } from '../errors.ts';
 
 export interface ErrorBody {
@@ -33,6 +33,14 @@ export interface ErrorResponse {
 export interface ErrorContext {
   /** The client closed the connection before the answer: nobody reads it, and it is not a fault. */
   clientGone?: boolean;
+  /** The configured limits, so that a 413 says which limit it hit and its value. */
+  limits?: Pick<Limits, 'maxBodyBytes' | 'maxImageBytes' | 'maxBatchSize'>;
+}
+
+/** `33554432 bytes (32 MiB)`. */
+export function bytesText(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return mib >= 1 ? `${bytes} bytes (${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB)` : `${bytes} bytes`;
 }
 
 export const INTERNAL_MESSAGE = 'internal error; see the server log for the request id';
@@ -70,7 +78,8 @@ interface Translated {
 }
 
 /** Translates a Fastify/plugin error into gradlab's code and status; undefined when unknown. */
-function translate(err: FastifyError): Translated | undefined {
+function translate(err: FastifyError, limits: ErrorContext['limits']): Translated | undefined {
+  const limit = (value: number | undefined, what: (n: number) => string) => (value === undefined ? 'the configured limit' : what(value));
   if (err.validation) {
     const field = fieldFromValidation(err);
     const first = err.validation[0];
@@ -87,13 +96,14 @@ function translate(err: FastifyError): Translated | undefined {
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: 'the request body is larger than the configured limit' };
+      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: `the request body is larger than ${limit(limits?.maxBodyBytes, (n) => `the limit of ${bytesText(n)}`)}` };
     case 'FST_REQ_FILE_TOO_LARGE':
-      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: 'an uploaded image is larger than the configured limit', field: 'image' };
+      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: `an uploaded image is larger than ${limit(limits?.maxImageBytes, (n) => `the limit of ${bytesText(n)}`)}`, field: 'image' };
     case 'FST_FILES_LIMIT':
+      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: `too many images in the multipart request (${limit(limits?.maxBatchSize, (n) => `at most ${n}`)})`, field: 'images' };
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: 'too many images or fields in the multipart request', field: 'images' };
+      return { code: 'GRADLAB_TOO_LARGE', status: 413, message: 'too many fields in the multipart request', field: 'images' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return { code: 'GRADLAB_UNSUPPORTED_MEDIA_TYPE', status: 415, message: 'send application/json or multipart/form-data' };
@@ -123,7 +133,7 @@ export function errorResponse(err: unknown, context: ErrorContext = {}): ErrorRe
     const message = err.hint ? err.message + hintText(err.hint) : err.message;
     return respond(err.statusCode, errorBody(err.code, message, err.field), err.statusCode >= 500 ? 'error' : 'debug', message);
   }
-  const known = err instanceof Error ? translate(err as FastifyError) : undefined;
+  const known = err instanceof Error ? translate(err as FastifyError, context.limits) : undefined;
   if (known) return respond(known.status, errorBody(known.code, known.message, known.field), 'debug', known.message);
   return respond(500, errorBody('GRADLAB_INTERNAL', INTERNAL_MESSAGE), 'error', 'unhandled error');
 }

@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type {} from '@fastify/multipart';
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler, ValueErrorType, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler';
 import { badImage, badParameter, GradlabError, tooLarge } from '../errors.ts';
 
 export interface RawImage {
@@ -41,6 +41,24 @@ function coerceField(text: string): unknown {
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
+/** The literal values a schema accepts, when it is a union of literals (a method name, a norm). */
+function literalValues(schema: TSchema | undefined): unknown[] | undefined {
+  const members = (schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf;
+  if (!members?.length || !members.every((m) => 'const' in m)) return undefined;
+  return members.map((m) => m.const);
+}
+
+/** A TypeBox error in words a client can act on: the allowed values, or why a field is unknown. */
+function problemText(error: ValueError, field: string): string {
+  const allowed = literalValues(error.schema);
+  if (allowed) return `must be one of ${allowed.join(', ')} (got ${JSON.stringify(error.value)})`;
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+    if (field === 'sequence') return "is not a field of an image route: sequences are scored by a sequence model's /score route";
+    return 'is not a known field';
+  }
+  return error.message.toLowerCase();
+}
+
 /** Validates parameters with a TypeBox schema; the first problem becomes a 400 naming the field. */
 export function checkParams<P>(schema: TSchema, params: unknown): P {
   let check = compiled.get(schema);
@@ -51,10 +69,9 @@ export function checkParams<P>(schema: TSchema, params: unknown): P {
   if (check.Check(params)) return params as P;
   const first = check.Errors(params).First();
   const field = first?.path.replace(/^\//, '').replace(/\//g, '.') || 'body';
-  throw badParameter(field, first?.message.toLowerCase() ?? 'is invalid');
+  throw badParameter(field, first ? problemText(first, field) : 'is invalid');
 }
 
-/** Reads a multipart request: image files plus text fields. */
 async function readMultipart(request: FastifyRequest, maxImages: number): Promise<{ files: RawImage[]; fields: Record<string, unknown> }> {
   const files: RawImage[] = [];
   const fields: Record<string, unknown> = {};
