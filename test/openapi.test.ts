@@ -102,4 +102,19 @@ test('request parameters agree with the route schemas', () => {
   assertSameParameters('ScoreRequest', ScoreParams, []);
   assertSameParameters('SequenceExplainRequest', SequenceExplainParams, []);
   assertSameParameters('AttackRequest', AttackParams, ['image', 'images']);
+  // The multipart forms Swagger UI's "Try it out" renders: a file picker and every parameter.
+  assertSameParameters('ExplainForm', ExplainParams, ['image']);
+  assertSameParameters('AttackForm', AttackParams, ['image']);
+});
+
+test('the multipart forms of explain and attack offer a file picker (image: binary files)', () => {
+  for (const form of ['ExplainForm', 'AttackForm']) {
+    const image = doc.components.schemas[form]?.properties?.image as { type?: string; items?: { format?: string } } | undefined;
+    assert.equal(image?.type, 'array', form);
+    assert.equal(image?.items?.format, 'binary', form);
+  }
+  for (const path of ['/v1/models/{model}/explain', '/v1/models/{model}/attack']) {
+    const body = (doc.paths[path]?.post as { requestBody: { content: Record<string, { schema: { $ref?: string } }> } }).requestBody;
+    assert.match(body.content['multipart/form-data']?.schema.$ref ?? '', /Form$/, path);
+  }
 });
