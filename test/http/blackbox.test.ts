@@ -252,7 +252,7 @@ test('the query log keeps time, key, count and labels; pixels only when asked', 
 test('black-box mode without keys stays open (a lab on localhost) but still shapes answers', async (t) => {
   const fixture = await writeFixtureModel('tiny');
   t.after(fixture.cleanup);
-  const { app } = await build(t, { modelsDir: fixture.modelsDir, argv: ['--mode', 'blackbox', '--output', 'label'] });
+  const { app } = await build(t, { modelsDir: fixture.modelsDir, argv: ['--mode', 'blackbox', '--allow-no-keys', 'yes', '--output', 'label'] });
   const res = await request(app.server).post(CLASSIFY).send({ image: fixtureImage() });
   assert.equal(res.status, 200);
   assert.deepEqual(Object.keys(res.body.predictions[0]).sort(), ['index', 'label']);
