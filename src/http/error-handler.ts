@@ -8,8 +8,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorResponse } from './error-response.ts';
 
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  answerError(err, request, reply, false);
+}
+
+/** Black-box mode's handler: the same answers, without any library's words (error-response.ts). */
+export function handleBlackboxError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  answerError(err, request, reply, true);
+}
+
+function answerError(err: unknown, request: FastifyRequest, reply: FastifyReply, blackbox: boolean): void {
   // A client that closed the connection (e.g. during a long explanation) is no server fault.
-  const answer = errorResponse(err, { clientGone: reply.raw.destroyed });
+  const answer = errorResponse(err, { clientGone: reply.raw.destroyed, blackbox });
   request.log[answer.level]({ err }, answer.logMessage);
   void reply.status(answer.status).send(answer.body);
 }
