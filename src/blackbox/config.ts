@@ -96,7 +96,7 @@ export function blackboxConfig(options: OptionReader<BlackboxOption>, mode = 'bl
   };
   // Checked last, so that a mistyped rate or shape is reported as such first.
   if (mode === 'blackbox' && apiKeys.length === 0) {
-    if (env[CLIENT_KEY_VARIABLE] !== undefined && env[BLACKBOX_OPTIONS.apiKeys.env] === undefined) {
+    if (env[CLIENT_KEY_VARIABLE]) {
       throw new ConfigError(`${CLIENT_KEY_VARIABLE} is set, but it is the client's variable: the server reads its keys from ${where('apiKeys')} (key:budget,...) or ${where('apiKeysFile')}`);
     }
     if (!allowNoKeys) {
