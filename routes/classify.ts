@@ -19,10 +19,14 @@ export const classifyRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =
       const name = request.params.model;
       const model = ctx.registry.get(name);
       const req = await readImageRequest<ClassifyParams>(request, ClassifyParams, ctx.config.limits.maxBatchSize);
-      const inputs = await decodeRequestImages(req.images, model, ctx.config.limits);
-      // Black-box mode: each image is one query from the key's budget, and the answer is shaped.
+      // Black-box mode: each image is one query from the key's budget, charged before any image
+      // is decoded (and given back if they do not decode); the answer is shaped.
       const gate = ctx.blackbox;
-      if (gate) await gate.charge(request, reply, inputs.length);
+      const refund = gate ? await gate.charge(request, reply, req.images.length) : undefined;
+      const inputs = await decodeRequestImages(req.images, model, ctx.config.limits).catch(async (err: unknown) => {
+        await refund?.();
+        throw err;
+      });
       const topK = gate ? gate.answeredClasses(name, model.manifest.labels.length, req.params.topK) : req.params.topK ?? 5;
       const ranked = await classifyImages(ctx.registry, name, inputs, topK);
       const predictions = gate ? gate.publish(request, name, inputs, ranked, req.params.topK) : ranked;

@@ -23,8 +23,14 @@ export interface Limits {
   maxImagePixels: number;
   /** Most images in one request. */
   maxBatchSize: number;
-  /** Largest request body, in bytes (JSON with base64 images or pixel arrays). */
+  /** Largest request body, in bytes, whatever its form: JSON, or multipart files and text fields together. */
   maxBodyBytes: number;
+  /** Most text fields (parameters) in one multipart request, images aside. */
+  maxFields: number;
+  /** Largest multipart text field, in bytes (an image sent as base64 text must fit). */
+  maxFieldBytes: number;
+  /** Most pixels all the images of one request may declare together, read from their headers before decoding. */
+  maxRequestPixels: number;
   /** Longest a request may take, in milliseconds, before it is answered 503. */
   requestTimeoutMs: number;
   /** Most iterations one request may ask for: attack and visualisation steps, IG steps, SmoothGrad samples. */
@@ -61,7 +67,10 @@ const OPTIONS = {
   maxImageBytes: { flag: '--max-image-bytes', env: 'GRADLAB_MAX_IMAGE_BYTES', describe: 'largest encoded image (default 5 MiB)' },
   maxImagePixels: { flag: '--max-image-pixels', env: 'GRADLAB_MAX_IMAGE_PIXELS', describe: 'largest decoded image in pixels (default 16777216)' },
   maxBatchSize: { flag: '--max-batch-size', env: 'GRADLAB_MAX_BATCH_SIZE', describe: 'most images per request (default 64)' },
-  maxBodyBytes: { flag: '--max-body-bytes', env: 'GRADLAB_MAX_BODY_BYTES', describe: 'largest request body (default 32 MiB)' },
+  maxBodyBytes: { flag: '--max-body-bytes', env: 'GRADLAB_MAX_BODY_BYTES', describe: 'largest request body, JSON or multipart files and fields together (default 32 MiB)' },
+  maxFields: { flag: '--max-fields', env: 'GRADLAB_MAX_FIELDS', describe: 'most multipart text fields besides images (default 64)' },
+  maxFieldBytes: { flag: '--max-field-bytes', env: 'GRADLAB_MAX_FIELD_BYTES', describe: 'largest multipart text field (default: a base64 image of --max-image-bytes, 6.7 MiB)' },
+  maxRequestPixels: { flag: '--max-request-pixels', env: 'GRADLAB_MAX_REQUEST_PIXELS', describe: 'most pixels all images of one request may declare (default 67108864)' },
   requestTimeoutMs: { flag: '--request-timeout-ms', env: 'GRADLAB_REQUEST_TIMEOUT_MS', describe: 'time limit per request (default 60000)' },
   maxSteps: { flag: '--max-steps', env: 'GRADLAB_MAX_STEPS', describe: 'most steps/samples one request may ask for (default 1000)' },
   maxSequenceLength: { flag: '--max-sequence-length', env: 'GRADLAB_MAX_SEQUENCE_LENGTH', describe: 'most steps in one sequence for sequence models (default 1000)' },
@@ -82,6 +91,11 @@ export function flagOf(key: Key): string {
   return OPTIONS[key].flag;
 }
 
+/** Characters of base64 (plus room for a data-URL prefix) that carry `bytes` bytes. */
+function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4 + 256;
+}
+
 /** Builds and validates the configuration from argv and an environment. */
 export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
   const options = readOptions(OPTIONS, argv, env);
@@ -94,7 +108,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   }
   const batchingFlag = oneOf('batching', ['on', 'off'] as const, 'on');
   const mode = oneOf('mode', MODES, 'whitebox');
-  const blackbox = blackboxConfig(options);
+  const blackbox = blackboxConfig(options, mode, env);
+  const maxImageBytes = int('maxImageBytes', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
   if (mode === 'whitebox' && blackbox.apiKeys.length > 0) {
     throw new ConfigError(`${where('apiKeys')} and ${where('apiKeysFile')}: API keys apply only in black-box mode (--mode blackbox)`);
   }
@@ -108,10 +123,13 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     modelUrls,
     logLevel: oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     limits: {
-      maxImageBytes: int('maxImageBytes', 5 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxImageBytes,
       maxImagePixels: int('maxImagePixels', 4096 * 4096, 1, 2 ** 30),
       maxBatchSize: int('maxBatchSize', 64, 1, 4096),
       maxBodyBytes: int('maxBodyBytes', 32 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+      maxFields: int('maxFields', 64, 1, 10_000),
+      maxFieldBytes: int('maxFieldBytes', base64Length(maxImageBytes), 16, 2 * 1024 * 1024 * 1024),
+      maxRequestPixels: int('maxRequestPixels', 4 * 4096 * 4096, 1, 2 ** 40),
       requestTimeoutMs: int('requestTimeoutMs', 60_000, 100, 3_600_000),
       maxSteps: int('maxSteps', 1000, 1, 1_000_000),
       maxSequenceLength: int('maxSequenceLength', 1000, 1, 1_000_000),

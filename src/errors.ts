@@ -44,6 +44,11 @@ export class GradlabError extends Error {
   readonly field?: string;
   /** What to do instead; the HTTP layer appends it to the message in its own words. */
   readonly hint?: ErrorHint;
+  /**
+   * A library's own words about the failure (an image decoder's message): appended to the answer
+   * in white-box mode, kept to the log in black-box mode.
+   */
+  detail?: string;
 
   constructor(code: ErrorCode, message: string, field?: string, hint?: ErrorHint) {
     super(message);

@@ -26,7 +26,7 @@ const isDocsAsset = (url: string) => url.startsWith('/docs/') || url === '/docs/
 
 async function servedRoutes(mode: 'whitebox' | 'blackbox'): Promise<Set<string>> {
   const backend = await initBackend('wasm');
-  const config = loadConfig(['--mode', mode], {});
+  const config = loadConfig(['--mode', mode, ...(mode === 'blackbox' ? ['--allow-no-keys', 'yes'] : [])], {});
   const registry = createModelRegistry({ batching: config.batching });
   const routes = new Set<string>();
   const app = await buildApp({

@@ -7,11 +7,13 @@
  * the others wait rather than fail). Durability: WAL with `synchronous = NORMAL` keeps every
  * committed charge when the process crashes (a power cut may lose the last few; FULL would
  * fsync each query). The charge commits before the model runs, so a crash mid-request keeps it.
+ * Counting windows (rate limits, failed key attempts) live in the same file: one upsert per event
+ * that starts a new window when the old one has ended.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { checkQueries, type BudgetStore, type ChargeResult } from './budget-store.ts';
+import { checkQueries, type BudgetStore, type ChargeResult, type WindowCount, type WindowStore } from './budget-store.ts';
 import type { QueryLog, QueryLogEntry } from './query-log.ts';
 
 export const DB_FILE = 'gradlab.sqlite';
@@ -34,6 +36,11 @@ CREATE TABLE IF NOT EXISTS queries (
   pixels BLOB
 );
 CREATE INDEX IF NOT EXISTS queries_by_key ON queries (key_id, time);
+CREATE TABLE IF NOT EXISTS windows (
+  name TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  reset_at INTEGER NOT NULL
+);
 `;
 
 interface QueryRow {
@@ -47,12 +54,15 @@ interface QueryRow {
   pixels: Buffer | null;
 }
 
-export class SqliteStore implements BudgetStore, QueryLog {
+export class SqliteStore implements BudgetStore, QueryLog, WindowStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly chargeTx: (keyId: string, queries: number, budget: number) => ChargeResult;
   private readonly selectUsed: Database.Statement<[string], { used: number }>;
   private readonly insertQuery: Database.Statement;
+  private readonly refundStmt: Database.Statement<[number, number, string]>;
+  private readonly hitStmt: Database.Statement<{ name: string; now: number; reset: number }, WindowCount>;
+  private readonly peekStmt: Database.Statement<[string], WindowCount>;
 
   /** Opens (creating if needed) the store in `dataDir`; pass a file path ending in .sqlite to name the file. */
   constructor(dataDir: string) {
@@ -77,6 +87,16 @@ export class SqliteStore implements BudgetStore, QueryLog {
     });
     // IMMEDIATE takes the write lock at BEGIN: two processes cannot both read the old count.
     this.chargeTx = tx.immediate;
+    this.refundStmt = this.db.prepare('UPDATE budgets SET used = MAX(0, used - ?), updated_at = ? WHERE key_id = ?');
+    // One statement, so that two processes counting the same window cannot lose an event.
+    this.hitStmt = this.db.prepare(
+      `INSERT INTO windows (name, count, reset_at) VALUES (@name, 1, @reset)
+       ON CONFLICT (name) DO UPDATE SET
+         count = CASE WHEN reset_at > @now THEN count + 1 ELSE 1 END,
+         reset_at = CASE WHEN reset_at > @now THEN reset_at ELSE @reset END
+       RETURNING count, reset_at AS resetAt`,
+    );
+    this.peekStmt = this.db.prepare('SELECT count, reset_at AS resetAt FROM windows WHERE name = ?');
     this.insertQuery = this.db.prepare(
       'INSERT INTO queries (time, key_id, key_name, model, count, labels, shape, pixels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -89,6 +109,20 @@ export class SqliteStore implements BudgetStore, QueryLog {
 
   async used(keyId: string): Promise<number> {
     return this.selectUsed.get(keyId)?.used ?? 0;
+  }
+
+  async refund(keyId: string, queries: number): Promise<void> {
+    checkQueries(queries);
+    this.refundStmt.run(queries, Date.now(), keyId);
+  }
+
+  async hit(name: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
+    return this.hitStmt.get({ name, now, reset: now + windowMs })!;
+  }
+
+  async peek(name: string, now = Date.now()): Promise<WindowCount> {
+    const row = this.peekStmt.get(name);
+    return row && row.resetAt > now ? row : { count: 0, resetAt: now };
   }
 
   /** Every key's count, for reports. */

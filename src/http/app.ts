@@ -20,6 +20,7 @@ import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
 import { errorHandler, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
+import { busboyLimits } from './multipart-body.ts';
 import type { AppModelRegistry } from './model-registry.ts';
 
 export interface AppOptions {
@@ -39,6 +40,7 @@ function routeLabel(url: string | undefined): string {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, registry, backend } = options;
+  const onError = errorHandler(config.limits, config.mode === 'blackbox');
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.limits.maxBodyBytes,
@@ -48,6 +50,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // Errors Fastify raises before routing (a URL that does not decode) get gradlab's answer too.
+    frameworkErrors: (err, request, reply) => onError(err, request, reply),
   });
 
   if (options.onRoute) {
@@ -76,22 +80,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Only JSON and multipart carry images; anything else is a 415, not a string body.
   app.removeContentTypeParser('text/plain');
-  app.setErrorHandler(errorHandler(config.limits));
+  app.setErrorHandler(onError);
   app.setNotFoundHandler(handleNotFound);
 
-  await app.register(multipart, {
-    limits: {
-      fileSize: config.limits.maxImageBytes,
-      files: config.limits.maxBatchSize,
-      fields: 64,
-      fieldSize: config.limits.maxBodyBytes,
-      parts: config.limits.maxBatchSize + 64,
-    },
-    throwFileSizeLimit: true,
-  });
+  // Multipart bodies are read by src/http/multipart-body.ts, which holds them to the same body
+  // limit as JSON and to the field limits; busboy's own limits sit just above ours.
+  app.decorate('requestLimits', config.limits);
+  await app.register(multipart, { limits: busboyLimits(config.limits), throwFileSizeLimit: true });
 
   // Keys, rate limits and budgets hook in before the routes they guard are registered.
   if (config.mode === 'blackbox') ctx.blackbox = await installBlackbox(app, config, registry);
+  else app.log.info({ mode: 'whitebox' }, 'mode: whitebox (every route, full answers, no keys)');
 
   await app.register(healthRoutes, ctx);
   await app.register(metricsRoutes, ctx);

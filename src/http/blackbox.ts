@@ -4,14 +4,17 @@
  * they are told (output shaping) and what the defender keeps (the query log). The decisions live in
  * src/blackbox/; this file only wires them into Fastify's hooks.
  *
- * Only the API routes (`/v1/...`) are guarded: health and metrics answer without a key, and a path
- * that is not served (every white-box route in this mode) reaches the plain 404 handler with no
- * hook of ours in between, so it answers exactly as an unknown path does.
+ * Only the API routes (`/v1/...`) are guarded; a path that is not served (every white-box route
+ * in this mode) reaches the plain 404 handler with no hook of ours in between, so it answers
+ * exactly as an unknown path does, and a model that is not public (sequence models: this mode
+ * serves only classify) answers exactly as an unknown name. Everything a request is charged for
+ * is settled before its images are decoded: key (with failed keys throttled per address), rate
+ * limit and budget; a request whose images then do not decode gets its queries back.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../config.ts';
-import { GradlabError } from '../errors.ts';
+import { GradlabError, unknownModel } from '../errors.ts';
 import type { Prediction } from '../model/classes.ts';
 import type { AppModelRegistry } from './model-registry.ts';
 import type { BudgetStore } from '../blackbox/budget-store.ts';
@@ -19,6 +22,7 @@ import { KeyRing, type ApiKey } from '../blackbox/keys.ts';
 import { answeredClasses, shapePredictions, type OutputShape, type PublicPrediction } from '../blackbox/output-shaping.ts';
 import { toBytes, type QueryLog } from '../blackbox/query-log.ts';
 import { SqliteStore } from '../blackbox/sqlite-store.ts';
+import { keyGuessThrottle, rateLimitStore } from './blackbox-limits.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,13 +36,19 @@ export const BUDGET_REMAINING_HEADER = 'x-budget-remaining';
 
 /** What the classify route asks of black-box mode. */
 export interface BlackboxGate {
-  /** Counts `images` queries against the caller's key, or throws 429 GRADLAB_BUDGET_EXHAUSTED; sets the remaining-budget header. */
-  charge(request: FastifyRequest, reply: FastifyReply, images: number): Promise<void>;
+  /**
+   * Counts `images` queries against the caller's key before anything is decoded, or throws 429
+   * GRADLAB_BUDGET_EXHAUSTED; sets the remaining-budget header. Returns the refund to call if the
+   * images then turn out not to decode (they cost nothing).
+   */
+  charge(request: FastifyRequest, reply: FastifyReply, images: number): Promise<Refund>;
   /** How many classes to rank for this model and request under its output shaping. */
   answeredClasses(model: string, classes: number, requestedTopK?: number): number;
   /** Shapes the predictions for the answer and records the request in the query log. */
   publish(request: FastifyRequest, model: string, inputs: Float32Array[], predictions: Prediction[][], requestedTopK?: number): PublicPrediction[][];
 }
+
+export type Refund = () => Promise<void>;
 
 const isApiRoute = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/v1/') === true;
 const isClassify = (request: FastifyRequest) => request.routeOptions.url === '/v1/models/:model/classify';
@@ -66,18 +76,22 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
   const keys = new KeyRing(settings.apiKeys);
   const shapeFor = (model: string): OutputShape => settings.modelOutput[model] ?? settings.output;
   let store: (BudgetStore & QueryLog) | undefined;
+  logMode(app, config, keys.size);
 
   if (keys.size > 0) {
-    store = new SqliteStore(settings.dataDir);
-    const opened = store;
+    const opened = new SqliteStore(settings.dataDir);
+    store = opened;
     app.addHook('onClose', async () => opened.close());
     app.decorateRequest('apiKey', null);
+    const guesses = keyGuessThrottle(opened, settings.keyGuessLimit);
 
     app.addHook('onRequest', async (request, reply) => {
       if (!isApiRoute(request)) return;
       const secret = presentedKey(request);
+      if (secret !== undefined) await guesses.check(request, reply);
       const key = secret === undefined ? undefined : keys.lookup(secret);
       if (!key) {
+        if (secret !== undefined) await guesses.failed(request);
         void reply.header('www-authenticate', 'Bearer realm="gradlab"');
         throw new GradlabError(
           'GRADLAB_UNAUTHORIZED',
@@ -98,6 +112,8 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
       hook: 'onRequest',
       allowList: (request) => !isApiRoute(request) || request.apiKey === null,
       keyGenerator: (request) => request.apiKey?.id ?? request.ip,
+      // Windows live in the SQLite file beside the budgets: a restart does not reset them.
+      store: rateLimitStore(opened),
       max: (request) => (request.apiKey?.rateLimit ?? settings.rateLimit).max,
       timeWindow: (request) => (request.apiKey?.rateLimit ?? settings.rateLimit).windowMs,
       errorResponseBuilder: (request, context) => {
@@ -107,13 +123,26 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
     });
   }
 
+  // After the key and the rate limit (both onRequest), as the route's own lookup would be.
+  app.addHook('preHandler', async (request) => {
+    const model = (request.params as { model?: string } | undefined)?.model;
+    if (!isApiRoute(request) || model === undefined || !registry.isSequence(model)) return;
+    if (registry.state === 'loading') throw new GradlabError('GRADLAB_NOT_READY', `models are still loading; '${model}' is not available yet`, 'model');
+    throw unknownModel(model);
+  });
+
   return {
     async charge(request, reply, images) {
       const key = request.apiKey;
-      if (!store || !key) return;
-      const result = await store.charge(key.id, images, key.budget);
+      const budgets = store;
+      if (!budgets || !key) return async () => undefined;
+      const result = await budgets.charge(key.id, images, key.budget);
       void reply.header(BUDGET_REMAINING_HEADER, result.remaining);
       if (!result.granted) throw budgetExhausted(key, images, result.remaining);
+      return async () => {
+        await budgets.refund(key.id, images);
+        void reply.header(BUDGET_REMAINING_HEADER, result.remaining + images);
+      };
     },
     answeredClasses: (model, classes, requestedTopK) => answeredClasses(shapeFor(model), classes, requestedTopK),
     publish(request, model, inputs, predictions, requestedTopK) {
@@ -135,6 +164,23 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
       return predictions.map((p) => shapePredictions(p, shape, requestedTopK));
     },
   };
+}
+
+/** The start-up line: the mode, how many keys, how answers are shaped; an open server is a warning. */
+function logMode(app: FastifyInstance, config: Config, keys: number): void {
+  const settings = config.blackbox;
+  const shaping = [describeShape(settings.output), ...Object.entries(settings.modelOutput).map(([m, s]) => `${m}=${describeShape(s)}`)].join(', ');
+  const details = { mode: 'blackbox', keys, output: shaping, queryLog: settings.queryLog, rateLimit: settings.rateLimit.text, keyGuessLimit: settings.keyGuessLimit.text, metrics: settings.metricsKey ? 'key' : 'off' };
+  if (keys === 0) {
+    app.log.warn(details, `mode: blackbox WITHOUT API KEYS (--allow-no-keys yes): open to anyone, no budgets, no rate limits, no query log; answers: ${shaping}`);
+  } else {
+    app.log.info(details, `mode: blackbox, ${keys} API key${keys === 1 ? '' : 's'}, answers: ${shaping}, query log: ${settings.queryLog}`);
+  }
+}
+
+function describeShape(shape: OutputShape): string {
+  const decimals = 'decimals' in shape && shape.decimals !== undefined ? `:${shape.decimals}` : '';
+  return shape.kind === 'topk' ? `topk:${shape.k}${decimals}` : `${shape.kind}${decimals}`;
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {

@@ -8,11 +8,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Limits } from '../config.ts';
 import { errorBody, errorResponse } from './error-response.ts';
 
-/** The app's error handler; `limits` lets a 413 name the limit it hit. */
-export function errorHandler(limits?: Limits) {
+/**
+ * The app's error handler. `limits` lets a 413 name the limit it hit; in black-box mode the answers
+ * carry no library's words (error-response.ts).
+ */
+export function errorHandler(limits: Limits | undefined, blackbox: boolean) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
     // A client that closed the connection (e.g. during a long explanation) is no server fault.
-    const answer = errorResponse(err, { clientGone: reply.raw.destroyed, ...(limits ? { limits } : {}) });
+    const answer = errorResponse(err, { clientGone: reply.raw.destroyed, blackbox, ...(limits ? { limits } : {}) });
     request.log[answer.level]({ err }, answer.logMessage);
     void reply.status(answer.status).send(answer.body);
   };

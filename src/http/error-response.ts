@@ -10,6 +10,10 @@
  * - anything else: a 500 with a generic message; the details go to the log only.
  *
  * A client that went away before the answer is not a server fault: logged at info.
+ *
+ * In black-box mode an answer says what was wrong with the request and nothing of the libraries
+ * underneath: a core error's `detail` (e.g. the image decoder's own words) and the messages of
+ * Fastify's and its plugins' errors go to the log only.
  */
 import type { FastifyError } from 'fastify';
 import { flagOf, type Limits } from '../config.ts';
@@ -33,6 +37,8 @@ export interface ErrorResponse {
 export interface ErrorContext {
   /** The client closed the connection before the answer: nobody reads it, and it is not a fault. */
   clientGone?: boolean;
+  /** Black-box mode: no library's words in the answer (see the module comment). */
+  blackbox?: boolean;
   /** The configured limits, so that a 413 says which limit it hit and its value. */
   limits?: Pick<Limits, 'maxBodyBytes' | 'maxImageBytes' | 'maxBatchSize'>;
 }
@@ -75,7 +81,16 @@ interface Translated {
   status: number;
   message: string;
   field?: string;
+  /** The message is the library's own (answered in white-box mode only). */
+  libraryMessage?: boolean;
 }
+
+/** What black-box mode answers instead of a library's message. */
+const PLAIN_MESSAGES: Record<number, string> = {
+  400: 'the request is malformed',
+  413: 'the request is larger than the configured limits',
+  415: 'send application/json or multipart/form-data',
+};
 
 /** Translates a Fastify/plugin error into gradlab's code and status; undefined when unknown. */
 function translate(err: FastifyError, limits: ErrorContext['limits']): Translated | undefined {
@@ -111,6 +126,8 @@ function translate(err: FastifyError, limits: ErrorContext['limits']): Translate
       return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: 'the JSON body is empty' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: 'the Content-Length does not match the body' };
+    case 'FST_ERR_BAD_URL':
+      return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: 'the URL is not valid' };
     case 'FST_PROTO_VIOLATION':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: 'the body is not valid JSON' };
@@ -118,10 +135,10 @@ function translate(err: FastifyError, limits: ErrorContext['limits']): Translate
       break;
   }
   if (err instanceof SyntaxError || err.statusCode === 400) {
-    return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: `the request is malformed: ${err.message}` };
+    return { code: 'GRADLAB_BAD_REQUEST', status: 400, message: `the request is malformed: ${err.message}`, libraryMessage: true };
   }
-  if (err.statusCode === 413) return { code: 'GRADLAB_TOO_LARGE', status: 413, message: err.message };
-  if (err.statusCode === 415) return { code: 'GRADLAB_UNSUPPORTED_MEDIA_TYPE', status: 415, message: err.message };
+  if (err.statusCode === 413) return { code: 'GRADLAB_TOO_LARGE', status: 413, message: err.message, libraryMessage: true };
+  if (err.statusCode === 415) return { code: 'GRADLAB_UNSUPPORTED_MEDIA_TYPE', status: 415, message: err.message, libraryMessage: true };
   return undefined;
 }
 
@@ -130,10 +147,14 @@ export function errorResponse(err: unknown, context: ErrorContext = {}): ErrorRe
   const respond = (status: number, body: ErrorBody, fault: ErrorLogLevel, logMessage: string): ErrorResponse =>
     ({ status, body, level: context.clientGone ? 'info' : fault, logMessage: context.clientGone ? `client disconnected: ${logMessage}` : logMessage });
   if (err instanceof GradlabError) {
-    const message = err.hint ? err.message + hintText(err.hint) : err.message;
-    return respond(err.statusCode, errorBody(err.code, message, err.field), err.statusCode >= 500 ? 'error' : 'debug', message);
+    const full = (err.hint ? err.message + hintText(err.hint) : err.message) + (err.detail ? ` (${err.detail})` : '');
+    const answered = context.blackbox ? (err.hint ? err.message + hintText(err.hint) : err.message) : full;
+    return respond(err.statusCode, errorBody(err.code, answered, err.field), err.statusCode >= 500 ? 'error' : 'debug', full);
   }
   const known = err instanceof Error ? translate(err as FastifyError, context.limits) : undefined;
-  if (known) return respond(known.status, errorBody(known.code, known.message, known.field), 'debug', known.message);
+  if (known) {
+    const answered = context.blackbox && known.libraryMessage ? PLAIN_MESSAGES[known.status]! : known.message;
+    return respond(known.status, errorBody(known.code, answered, known.field), 'debug', known.message);
+  }
   return respond(500, errorBody('GRADLAB_INTERNAL', INTERNAL_MESSAGE), 'error', 'unhandled error');
 }

@@ -5,10 +5,10 @@
  * images; decoding itself is the core's job (`src/images/decode.ts`).
  */
 import type { FastifyRequest } from 'fastify';
-import type {} from '@fastify/multipart';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, ValueErrorType, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler';
 import { badImage, badParameter, GradlabError, tooLarge } from '../errors.ts';
+import { readMultipartParts, type MultipartLimits } from './multipart-body.ts';
 
 export interface RawImage {
   /** Encoded bytes, a base64/data-URL string, or a pixel array. */
@@ -72,28 +72,21 @@ export function checkParams<P>(schema: TSchema, params: unknown): P {
   throw badParameter(field, first ? problemText(first, field) : 'is invalid');
 }
 
-async function readMultipart(request: FastifyRequest, maxImages: number): Promise<{ files: RawImage[]; fields: Record<string, unknown> }> {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The configured request limits, for reading multipart bodies (set by app.ts). */
+    requestLimits: MultipartLimits;
+  }
+}
+
+/** Reads a multipart request: image files plus text fields, within the body, field and image limits. */
+async function readMultipart(request: FastifyRequest): Promise<{ files: RawImage[]; fields: Record<string, unknown> }> {
   const files: RawImage[] = [];
   const fields: Record<string, unknown> = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      if (!IMAGE_FIELDS.has(part.fieldname)) {
-        await part.toBuffer().catch(() => undefined);
-        throw badParameter(part.fieldname, "is not a known file field; send images in 'image' or 'images'");
-      }
-      if (files.length >= maxImages) {
-        throw tooLarge('images', `more than ${maxImages} images in one request`);
-      }
-      const bytes = await part.toBuffer();
-      if (part.file.truncated) throw tooLarge(`images[${files.length}]`, 'an uploaded image is larger than the configured limit');
-      files.push({ value: bytes, field: `images[${files.length}]` });
-    } else {
-      if (IMAGE_FIELDS.has(part.fieldname)) {
-        files.push({ value: String(part.value), field: `images[${files.length}]` });
-      } else {
-        fields[part.fieldname] = coerceField(String(part.value));
-      }
-    }
+  const parts = await readMultipartParts(request, request.server.requestLimits, (field) => IMAGE_FIELDS.has(field));
+  for (const part of parts) {
+    if (IMAGE_FIELDS.has(part.field)) files.push({ value: part.value, field: `images[${files.length}]` });
+    else fields[part.field] = coerceField(part.value as string);
   }
   return { files, fields };
 }
@@ -104,7 +97,7 @@ async function readMultipart(request: FastifyRequest, maxImages: number): Promis
  */
 export async function readImageRequest<P>(request: FastifyRequest, schema: TSchema, maxImages: number): Promise<ImageRequest<P>> {
   if (request.isMultipart()) {
-    const { files, fields } = await readMultipart(request, maxImages);
+    const { files, fields } = await readMultipart(request);
     if (files.length === 0) throw badImage('image', "no image: send a file in the multipart field 'image'");
     const params = checkParams<P>(schema, fields);
     if (files.length === 1) files[0]!.field = 'image';

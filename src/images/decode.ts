@@ -8,6 +8,7 @@
 import sharp from 'sharp';
 import { badImage, GradlabError, tooLarge } from '../errors.ts';
 import type { ImageInputSpec } from '../model/manifest.ts';
+import { declaredSize } from './header.ts';
 
 export interface DecodeLimits {
   maxImageBytes: number;
@@ -15,6 +16,17 @@ export interface DecodeLimits {
 }
 
 export const SUPPORTED_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+
+/**
+ * The pixels an encoded image (bytes, base64 or a data URL) declares in its header, or 0 for a
+ * pixel array or a header that cannot be read; checks the byte limit on the way.
+ */
+export function declaredPixels(value: unknown, limits: DecodeLimits, field: string): { bytes?: Buffer; pixels: number } {
+  const bytes = Buffer.isBuffer(value) ? value : typeof value === 'string' ? bytesFromString(value, limits, field) : undefined;
+  const mediaType = bytes && sniffMediaType(bytes);
+  const size = bytes && mediaType ? declaredSize(bytes, mediaType) : undefined;
+  return { ...(bytes ? { bytes } : {}), pixels: size ? size.width * size.height : 0 };
+}
 
 /** Recognises PNG, JPEG and WebP by their magic bytes; undefined for anything else. */
 export function sniffMediaType(bytes: Uint8Array): (typeof SUPPORTED_MEDIA_TYPES)[number] | undefined {
@@ -82,6 +94,10 @@ export async function decodeEncodedImage(
       field,
     );
   }
+  const size = declaredSize(bytes, mediaType);
+  if (size && size.width * size.height > limits.maxImagePixels) {
+    throw tooLarge(field, `${field}: the image has more pixels than the limit of ${limits.maxImagePixels}`);
+  }
   const [height, width, channels] = spec.shape;
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
@@ -97,7 +113,9 @@ export async function decodeEncodedImage(
     if (/pixel limit/i.test(message)) {
       throw tooLarge(field, `${field}: the image has more pixels than the limit of ${limits.maxImagePixels}`);
     }
-    throw badImage(field, `${field}: could not decode the ${mediaType} image (${message.split('\n')[0]})`);
+    const error = badImage(field, `${field}: could not decode the ${mediaType} image`);
+    error.detail = message.split('\n')[0];
+    throw error;
   }
   const { data, info } = raw;
   const [lo, hi] = spec.range;

@@ -37,8 +37,26 @@ function checkLength(n: number, maxLength: number): void {
   if (n > maxLength) throw badParameter(FIELD, `has ${n} steps, more than the limit of ${maxLength} (maxSequenceLength)`);
 }
 
+/** The largest magnitude a float32 holds: networks compute in 32 bits, so a larger number becomes Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A short rendering of a client's value for a message. Bounded in depth and length: a value
+ * nested 10,000 deep must not overflow the stack (JSON.stringify recurses) or fill the answer.
+ */
+export function preview(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) {
+    if (depth >= 2) return '[…]';
+    return `[${v.slice(0, 8).map((x) => preview(x, depth + 1)).join(',')}${v.length > 8 ? ',…' : ''}]`;
+  }
+  if (typeof v === 'object' && v !== null) return '{…}';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function finite(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw badParameter(field, `${JSON.stringify(v)} is not a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badParameter(field, `${preview(v)} is not a finite number`);
+  if (Math.abs(v) > FLOAT32_MAX) throw badParameter(field, `${v} is larger than the models' 32-bit numbers can hold (±3.4e38)`);
   return v;
 }
 
@@ -63,7 +81,7 @@ export function encodeSequence(raw: unknown, spec: SequenceInputSpec, maxLength:
       const values = new Float32Array(raw.length * 2);
       raw.forEach((p, i) => {
         if (!Array.isArray(p) || p.length !== 2) {
-          throw badParameter(`${FIELD}[${i}]`, `must be a pair [a, b] of two numbers, got ${JSON.stringify(p)}`);
+          throw badParameter(`${FIELD}[${i}]`, `must be a pair [a, b] of two numbers, got ${preview(p)}`);
         }
         values[2 * i] = finite(p[0], `${FIELD}[${i}][0]`);
         values[2 * i + 1] = finite(p[1], `${FIELD}[${i}][1]`);
@@ -76,7 +94,7 @@ export function encodeSequence(raw: unknown, spec: SequenceInputSpec, maxLength:
       checkLength(steps.length, maxLength);
       const values = Float32Array.from(steps, (v, i) => {
         if (v === 0 || v === 1 || v === '0' || v === '1') return Number(v);
-        throw badParameter(`${FIELD}[${i}]`, `${JSON.stringify(v)} is not a bit (0 or 1)`);
+        throw badParameter(`${FIELD}[${i}]`, `${preview(v)} is not a bit (0 or 1)`);
       });
       return { values, length: steps.length, width: 1, display: Array.from(values) };
     }

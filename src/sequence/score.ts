@@ -106,6 +106,11 @@ export function scoreSequence(model: SequenceModel, raw: unknown, options: Score
   const lm = model.manifest.task === 'language-model';
   const seq = lm ? withContext(model, encoded) : encoded;
   const [u] = model.run([seq]) as [Unrolled];
+  // Finite inputs can still overflow 32-bit arithmetic (a running sum of 3e38s): an Infinity
+  // would be answered as JSON null, so the request is refused instead.
+  if (!u.outputs.every(Number.isFinite) || !u.hidden.every(Number.isFinite)) {
+    throw badParameter('sequence', "the model's 32-bit arithmetic overflows on these values (a result is not finite); send smaller numbers");
+  }
   const outputs = Array.from({ length: u.length }, (_, t) => stepOutput(model, u, t));
   const result: ScoreResult = {
     task: model.manifest.task,

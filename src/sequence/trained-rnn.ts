@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SequenceModelManifest } from './manifest.ts';
 import type { EncodedSequence, Vocabulary } from './input.ts';
 import { readUnrolled, type SequenceModel, type Unrolled } from './sequence-model.ts';
+import { registerUnpackGradient } from './unpack-gradient.ts';
 
 const RECURRENT = new Set(['SimpleRNN', 'GRU', 'LSTM']);
 
@@ -24,6 +25,8 @@ export class TrainedRnn implements SequenceModel {
   private readonly inspect: tf.LayersModel;
 
   constructor(manifest: SequenceModelManifest, net: tf.LayersModel, source: string, vocabulary?: Vocabulary) {
+    // Gradients through the recurrent layer must work for one-step sequences too.
+    registerUnpackGradient();
     this.manifest = manifest;
     this.net = net;
     this.source = source;

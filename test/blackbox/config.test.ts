@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { tempDataDir } from '../helpers/blackbox.ts';
 
 test('defaults: no keys, ./data, 600/minute, probabilities, labels logged', () => {
-  const bb = loadConfig(['--mode', 'blackbox'], {}).blackbox;
+  const bb = loadConfig(['--mode', 'blackbox', '--allow-no-keys', 'yes'], {}).blackbox;
   assert.deepEqual(bb.apiKeys, []);
   assert.equal(bb.dataDir, 'data');
   assert.equal(bb.rateLimit.text, '600/minute');

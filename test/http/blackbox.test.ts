@@ -77,7 +77,7 @@ test('every white-box-only route answers exactly as an unknown path, with or wit
   assert.equal(res.headers['x-budget-remaining'], '100');
 });
 
-test('API routes need a valid key (401); health and metrics do not', async (t) => {
+test('API routes need a valid key (401); health does not (metrics need the metrics key: test/reliability/blackbox-leaks)', async (t) => {
   const { app } = await blackbox(t, 'alice:10,bob:5');
   const none = await request(app.server).post(CLASSIFY).send({ image: fixtureImage() });
   assert.equal(none.status, 401);
@@ -92,7 +92,7 @@ test('API routes need a valid key (401); health and metrics do not', async (t) =
   assert.equal(bearer.status, 200);
   assert.equal(bearer.headers['x-budget-remaining'], '4');
   assert.equal(bearer.headers['x-budget-limit'], '5');
-  for (const path of ['/healthz', '/readyz', '/metrics']) assert.equal((await request(app.server).get(path)).status, 200, path);
+  for (const path of ['/healthz', '/readyz']) assert.equal((await request(app.server).get(path)).status, 200, path);
 });
 
 test('each image is one query; every keyed answer carries the remaining budget; a spent budget is a 429', async (t) => {
@@ -252,7 +252,7 @@ test('the query log keeps time, key, count and labels; pixels only when asked', 
 test('black-box mode without keys stays open (a lab on localhost) but still shapes answers', async (t) => {
   const fixture = await writeFixtureModel('tiny');
   t.after(fixture.cleanup);
-  const { app } = await build(t, { modelsDir: fixture.modelsDir, argv: ['--mode', 'blackbox', '--output', 'label'] });
+  const { app } = await build(t, { modelsDir: fixture.modelsDir, argv: ['--mode', 'blackbox', '--allow-no-keys', 'yes', '--output', 'label'] });
   const res = await request(app.server).post(CLASSIFY).send({ image: fixtureImage() });
   assert.equal(res.status, 200);
   assert.deepEqual(Object.keys(res.body.predictions[0]).sort(), ['index', 'label']);

@@ -60,7 +60,7 @@ test('every 413 states the limit it hit', async (t) => {
     headers: { 'content-type': 'multipart/form-data; boundary=b' },
   });
   assert.equal(files.statusCode, 413);
-  assert.equal(files.json().error.message, 'too many images in the multipart request (at most 2)');
+  assert.equal(files.json().error.message, 'more than 2 images in one request');
   const json = await app.inject({ method: 'POST', url: '/v1/models/tiny/classify', payload: { images: [1, 2, 3] } });
   assert.equal(json.statusCode, 413);
   assert.match(json.json().error.message, /more than the limit of 2/);

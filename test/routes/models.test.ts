@@ -32,7 +32,7 @@ test('GET /v1/models/:model answers one model, 404 for an unknown one', async (t
 });
 
 test('black-box mode shows only name, kind, labels and input shape', async (t) => {
-  const { app } = await build(t, { argv: ['--mode', 'blackbox'] });
+  const { app } = await build(t, { argv: ['--mode', 'blackbox', '--allow-no-keys', 'yes'] });
   const res = await request(app.server).get('/v1/models');
   assert.equal(res.status, 200);
   assert.equal(res.body.backend, undefined);

@@ -97,7 +97,7 @@ test('GET /v1/models shows sequence models with their construction; /readyz list
 });
 
 test('black-box mode serves no /score and hides sequence models', async (t) => {
-  const { app } = await build(t, { sequenceModels: ['rnn-parity'], argv: ['--mode', 'blackbox'] });
+  const { app } = await build(t, { sequenceModels: ['rnn-parity'], argv: ['--mode', 'blackbox', '--allow-no-keys', 'yes'] });
   assert.equal((await request(app.server).post('/v1/models/rnn-parity/score').send({ sequence: [1] })).status, 404);
   const list = await request(app.server).get('/v1/models');
   assert.deepEqual(list.body.models.map((m: { name: string }) => m.name), ['tiny']);
