@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "gradlab_native",
+      "sources": ["src/addon.cc", "src/common.cc", "src/conv.cc"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-fopenmp"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "libraries": ["-ldnnl", "-fopenmp"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
