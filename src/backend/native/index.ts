@@ -49,6 +49,13 @@ export function isNativeKernel(func: tf.KernelFunc): boolean {
 }
 
 let status: NativeStatus | undefined;
+const policy = { minMacs: DEFAULT_NATIVE_MIN_MACS };
+
+/** Changes the thread threshold of the registered native kernels (benchmarks choose it this way). */
+export function setNativeMinMacs(minMacs: number): void {
+  policy.minMacs = minMacs;
+  if (status?.minMacs !== undefined) status.minMacs = minMacs;
+}
 
 /**
  * Loads the addon (unless `mode` is `off`) and puts its kernels on the wasm backend in front of the
@@ -62,11 +69,11 @@ export function registerNativeKernels(options: NativeOptions): NativeStatus {
   if (!load.addon) return (status = { kernels: [], reason: load.reason });
   const { addon } = load;
   const threads = Math.max(1, options.threads);
-  const minMacs = options.minMacs ?? DEFAULT_NATIVE_MIN_MACS;
+  policy.minMacs = options.minMacs ?? DEFAULT_NATIVE_MIN_MACS;
   const previous = new Map<string, tf.KernelFunc>();
   const configs = nativeConvKernels({
     addon,
-    threadsFor: (macs) => (macs >= minMacs ? threads : 1),
+    threadsFor: (macs) => (macs >= policy.minMacs ? threads : 1),
     fallback: (name) => previous.get(name) as never,
   });
   for (const config of configs) {
@@ -78,7 +85,7 @@ export function registerNativeKernels(options: NativeOptions): NativeStatus {
     tf.registerKernel(config);
   }
   const info = addon.info();
-  status = { kernels: configs.map((c) => c.kernelName), library: `oneDNN ${info.version} (${info.runtime})`, threads, minMacs };
+  status = { kernels: configs.map((c) => c.kernelName), library: `oneDNN ${info.version} (${info.runtime})`, threads, minMacs: policy.minMacs };
   return status;
 }
 
