@@ -11,6 +11,7 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       status: registry.ready ? 'ready' : registry.state,
       backend: backend.name,
       threads: backend.threads,
+      nativeKernels: backend.native?.kernels ?? [],
       models: registry.names(),
       ...(registry.failure ? { failure: registry.failure } : {}),
     };
