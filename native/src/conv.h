@@ -20,6 +20,9 @@ enum ConvIndex {
   kConvGeometrySize
 };
 
+// Input gradients with at most this many input channels take the matrix-product route (conv.cc).
+constexpr int kGemmMaxInputChannels = 3;
+
 enum ConvPass { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
 enum Activation { kNone = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
 

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 /** The addon's functions (native/src/addon.cc). */
 export interface NativeAddon {
   convolution(heap: Uint8Array, geometry: Float64Array): void;
+  maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void;
+  matMul(heap: Uint8Array, geometry: Float64Array): void;
   dropWeights(keys: Float64Array): void;
   clearCaches(): void;
   info(): { version: string; runtime: string; processors: number; cachedWeights: number };

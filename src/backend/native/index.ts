@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './addon.ts';
 import { nativeConvKernels } from './conv-kernels.ts';
+import { nativeOtherKernels } from './other-kernels.ts';
 
 /**
  * Multiply-adds from which a native call uses every thread. Measured with
@@ -71,11 +72,12 @@ export function registerNativeKernels(options: NativeOptions): NativeStatus {
   const threads = Math.max(1, options.threads);
   policy.minMacs = options.minMacs ?? DEFAULT_NATIVE_MIN_MACS;
   const previous = new Map<string, tf.KernelFunc>();
-  const configs = nativeConvKernels({
+  const deps = {
     addon,
-    threadsFor: (macs) => (macs >= policy.minMacs ? threads : 1),
-    fallback: (name) => previous.get(name) as never,
-  });
+    threadsFor: (macs: number) => (macs >= policy.minMacs ? threads : 1),
+    fallback: (name: string) => previous.get(name) as never,
+  };
+  const configs = [...nativeConvKernels(deps), ...nativeOtherKernels(deps)];
   for (const config of configs) {
     const current = tf.getKernel(config.kernelName, 'wasm');
     if (!current) throw new Error(`gradlab native: no wasm kernel '${config.kernelName}' to fall back to`);

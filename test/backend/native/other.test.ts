@@ -1,0 +1,98 @@
+/**
+ * gradlab's native MaxPoolGrad and matrix products (BatchMatMul, _FusedMatMul) against the cpu
+ * backend over the shared tables (fixtures/pool-cases.ts, fixtures/matmul-cases.ts): pooling
+ * windows with negatives, ReLU zeros, ties, NaN and -Infinity; products with transposes, batches,
+ * broadcast operands, fused bias and activations, and a dense layer's gradients. Skipped without
+ * the addon (conv.test.ts asserts that a built addon loads).
+ */
+import { before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initBackend, type BackendInfo } from '../../../src/backend/index.ts';
+import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
+import { POOL_CASES, maxPoolGradient } from '../fixtures/pool-cases.ts';
+import { MATMUL_SHAPES } from '../fixtures/matmul-cases.ts';
+
+const TOLERANCE = 1e-5;
+
+let info: BackendInfo;
+before(async () => {
+  info = await initBackend('wasm');
+});
+
+function needsNative(t: TestContext, kernel: string): boolean {
+  if (info.native?.kernels.includes(kernel)) return true;
+  t.skip(`${kernel} does not run natively: ${info.native?.reason ?? 'not registered'}`);
+  return false;
+}
+
+async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
+  const expected = await on('cpu', compute);
+  const error = maxRelativeError(await on('wasm', compute), expected);
+  assert.ok(error <= TOLERANCE, `max relative error ${error}`);
+}
+
+for (const c of POOL_CASES) {
+  test(`MaxPoolGrad x=${c.x} filter=${c.filter} strides=${c.strides} pad=${c.pad} values=${c.values}`, async (t) => {
+    if (!needsNative(t, 'MaxPoolGrad')) return;
+    const expected = await maxPoolGradient('cpu', c);
+    assert.ok(maxRelativeError(await maxPoolGradient('wasm', c), expected) <= TOLERANCE);
+  });
+}
+
+test('MaxPoolGrad agrees with the cpu backend on windows of NaN, -Infinity and ties', async (t) => {
+  if (!needsNative(t, 'MaxPoolGrad')) return;
+  const data = [-Infinity, -Infinity, 2, 3, /* */ -Infinity, -Infinity, 5, NaN, /* */ 0, NaN, NaN, NaN, /* */ -Infinity, -Infinity, -Infinity, -Infinity];
+  const withoutNaN = data.map((v) => (Number.isNaN(v) ? -Infinity : v));
+  const ties = [1, 1, 0, 0, /* */ 1, 1, 0, 0, /* */ -1, -1, 2, 2, /* */ -1, -1, 2, 2];
+  for (const [filter, strides, xs] of [[2, 2, data], [2, 1, withoutNaN], [3, 1, ties]] as const) {
+    const grads: Record<string, number[]> = {};
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(xs, [1, 4, 4, 1]);
+      const grad = tf.grad((xv: tf.Tensor) => tf.maxPool(xv as tf.Tensor4D, filter, strides, 'valid').sum())(x);
+      grads[backend] = Array.from(await grad.data());
+      tf.dispose([x, grad]);
+    }
+    assert.deepEqual(grads.wasm, grads.cpu, `filter ${filter}, stride ${strides}`);
+  }
+});
+
+for (const s of [...MATMUL_SHAPES, { m: 64, k: 1600, n: 128, batchA: [], batchB: [] }]) {
+  for (const transposeA of [false, true]) {
+    for (const transposeB of [false, true]) {
+      test(`BatchMatMul a=[${s.batchA},${s.m},${s.k}] b=[${s.batchB},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async (t) => {
+        if (!needsNative(t, 'BatchMatMul')) return;
+        const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
+        const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
+        await assertSameOnBoth(() =>
+          tf.matMul(tf.tensor(values(size(aShape), 1), aShape), tf.tensor(values(size(bShape), 2), bShape), transposeA, transposeB));
+      });
+    }
+  }
+}
+
+for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu'] as const) {
+  test(`_FusedMatMul with bias and ${activation}`, async (t) => {
+    if (!needsNative(t, '_FusedMatMul')) return;
+    await assertSameOnBoth(() => tf.fused.matMul({
+      a: tf.tensor2d(values(9 * 20, 4).map((v) => v * 4), [9, 20]), b: tf.tensor2d(values(20 * 7, 5), [20, 7]),
+      bias: tf.tensor1d(values(7, 6)), activation, leakyreluAlpha: 0.1,
+    }));
+  });
+}
+
+test('a dense layer\'s input and weight gradients match the cpu backend', async (t) => {
+  if (!needsNative(t, 'BatchMatMul')) return;
+  const x = values(8 * 30, 7);
+  const w = values(30 * 12, 8);
+  for (const wrt of [0, 1]) {
+    await assertSameOnBoth(() => {
+      const xs = tf.tensor2d(x, [8, 30]);
+      const ws = tf.tensor2d(w, [30, 12]);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, activation: 'relu' }).square().sum();
+      return tf.grads(f)([xs, ws])[wrt]!;
+    });
+  }
+});

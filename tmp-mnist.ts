@@ -1,0 +1,21 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { gradient } from './src/explain/gradient.ts';
+import { layerWalk } from './src/explain/layer-walk.ts';
+import { initBackend } from './src/backend/index.ts';
+import { loadModelFromDir } from './src/model/loader.ts';
+import { REPO_ROOT } from './scripts/lib/server-process.ts';
+import { SHIPPED, imageAt } from './scripts/lib/shipped.ts';
+await initBackend('wasm', { native: (process.argv[2] ?? 'auto') as 'auto' });
+const model = await loadModelFromDir(path.join(REPO_ROOT, SHIPPED[0]!.dir));
+const set = SHIPPED[0]!.heldOut();
+const n = Number(process.argv[3] ?? 1);
+const images = Array.from({ length: n }, (_, i) => imageAt(set, i));
+const ctx = { model, walk: layerWalk(model) };
+const run = () => { const m = tf.tidy(() => gradient(ctx, model.batchTensor(images), { targets: images.map(() => 0), score: 'logprob' })); m.dataSync(); m.dispose(); };
+for (let i = 0; i < 5; i++) run();
+const ts: number[] = [];
+for (let i = 0; i < 40; i++) { await new Promise((r) => setTimeout(r, 30)); const t0 = performance.now(); run(); ts.push(performance.now() - t0); }
+ts.sort((a, b) => a - b);
+console.log(process.argv[2], 'b' + n, 'median', ts[20]!.toFixed(2), 'p10', ts[4]!.toFixed(2));
+console.log(model.gradientForward ? 'has gradientForward' : '', JSON.stringify(model.inputShape));

@@ -1,0 +1,14 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from './src/backend/index.ts';
+import { setNativeMinMacs } from './src/backend/native/index.ts';
+await initBackend('wasm');
+setNativeMinMacs(Infinity);
+const x = tf.randomNormal([1, 224, 224, 3]) as tf.Tensor4D;
+const f = tf.randomNormal([7, 7, 3, 64]) as tf.Tensor4D;
+const y = tf.conv2d(x, f, 2, 'same');
+const t = (fn: () => void) => { const ts = []; for (let i = 0; i < 9; i++) { const t0 = performance.now(); fn(); ts.push(performance.now() - t0); } return ts.sort((a, b) => a - b)[4]!.toFixed(2); };
+const fwd = () => tf.tidy(() => { tf.conv2d(x, f, 2, 'same').dataSync(); });
+const bwd = () => tf.tidy(() => { tf.conv2dTranspose(y, f, [1, 224, 224, 3], 2, 'same').dataSync(); });
+const bwdw = () => tf.tidy(() => { (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: y }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [7, 7, 3, 64] }) as tf.Tensor).dataSync(); });
+const prev = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+console.log('native fwd', t(fwd), 'bwd-data', t(bwd), 'bwd-w', t(bwdw));
