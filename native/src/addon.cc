@@ -2,6 +2,7 @@
 //   convolution(heap: Uint8Array, geometry: Float64Array): void   (indices: conv.h)
 //   maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void   (indices: pool.h)
 //   matMul(heap: Uint8Array, geometry: Float64Array): void        (indices: matmul.h)
+//   slice(heap: Uint8Array, geometry: Float64Array): void         (indices: slice.h)
 //   dropWeights(keys: Float64Array): void    forget reordered filters of disposed tensors
 //   clearCaches(): void                      forget every cached primitive input (tests)
 //   info(): { version, runtime, cachedWeights }
@@ -10,6 +11,7 @@
 #include "conv.h"
 #include "matmul.h"
 #include "pool.h"
+#include "slice.h"
 
 namespace gradlab {
 namespace {
@@ -68,6 +70,10 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   return run_on_heap(env, info, "matMul", kMmGeometrySize, mat_mul);
 }
 
+napi_value Slice(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "slice", kSliceGeometrySize, slice);
+}
+
 napi_value DropWeights(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -107,6 +113,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"convolution", nullptr, Convolution, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropWeights", nullptr, DropWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

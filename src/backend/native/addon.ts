@@ -17,6 +17,7 @@ export interface NativeAddon {
   convolution(heap: Uint8Array, geometry: Float64Array): void;
   maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void;
   matMul(heap: Uint8Array, geometry: Float64Array): void;
+  slice(heap: Uint8Array, geometry: Float64Array): void;
   dropWeights(keys: Float64Array): void;
   clearCaches(): void;
   info(): { version: string; runtime: string; processors: number; cachedWeights: number };

@@ -4,7 +4,9 @@
  * backend: kernels/max-pool-grad.ts) and the matrix products BatchMatMul and _FusedMatMul (oneDNN
  * sgemm, transposes read in place, bias + relu / relu6 / leakyrelu fused). Anything else (other
  * dtypes, batch shapes that broadcast partially, prelu, a non-vector bias) runs the kernel
- * registered before (`fallback`). Geometry indices mirror native/src/pool.h and matmul.h.
+ * registered before (`fallback`). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
+ * typed-array view per innermost row; here runs are memcpy'd: ResNet-18's padding gradients).
+ * Geometry indices mirror native/src/pool.h, matmul.h and slice.h.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm, TensorInfo } from '../kernels/wasm-ops.ts';
@@ -16,6 +18,7 @@ const MM = {
   batch: 0, m: 1, k: 2, n: 3, transposeA: 4, transposeB: 5, strideA: 6, strideB: 7, activation: 8, alpha: 9,
   hasBias: 10, threads: 11, a: 12, b: 13, bias: 14, c: 15, size: 16,
 } as const;
+const SLICE_MAX_RANK = 6;
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
 
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -34,8 +37,8 @@ const heapOf = (backend: BackendWasm) => (backend.wasm as unknown as { HEAPU8: U
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** Allocates the output, runs `fill` on it, and releases it again if `fill` throws. */
-function into(backend: BackendWasm, shape: number[], fill: (out: TensorInfo) => void): TensorInfo {
-  const out = backend.makeOutput(shape, 'float32');
+function into(backend: BackendWasm, shape: number[], fill: (out: TensorInfo) => void, dtype: tf.DataType = 'float32'): TensorInfo {
+  const out = backend.makeOutput(shape, dtype);
   try {
     fill(out);
   } catch (err) {
@@ -101,7 +104,29 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     });
   };
 
+  const sliceGeometry = new Float64Array(4 + 3 * SLICE_MAX_RANK - 1);
+  const slice = (args: KernelArgs): TensorInfo => {
+    const { inputs: { x }, backend } = args;
+    const attrs = args.attrs ?? {};
+    const rank = x!.shape.length;
+    if ((x!.dtype !== 'float32' && x!.dtype !== 'int32') || rank < 1 || rank > SLICE_MAX_RANK) return fallback('Slice')(args);
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+    return into(backend, size, (out) => {
+      const g = sliceGeometry;
+      g.fill(0);
+      g[0] = rank;
+      for (let i = 0; i < SLICE_MAX_RANK; i++) {
+        g[1 + i] = i < rank ? x!.shape[i]! : 1;
+        g[1 + SLICE_MAX_RANK + i] = i < rank ? begin[i]! : 0;
+        g[1 + 2 * SLICE_MAX_RANK + i] = i < rank ? size[i]! : 1;
+      }
+      g[1 + 3 * SLICE_MAX_RANK] = offset(backend, x!);
+      g[2 + 3 * SLICE_MAX_RANK] = offset(backend, out);
+      addon.slice(heapOf(backend), g);
+    }, x!.dtype);
+  };
+
   const config = (kernelName: string, func: (args: KernelArgs) => TensorInfo): tf.KernelConfig =>
     ({ kernelName, backendName: 'wasm', kernelFunc: func as unknown as tf.KernelFunc });
-  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul'))];
+  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul')), config('Slice', slice)];
 }

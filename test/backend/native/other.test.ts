@@ -2,8 +2,9 @@
  * gradlab's native MaxPoolGrad and matrix products (BatchMatMul, _FusedMatMul) against the cpu
  * backend over the shared tables (fixtures/pool-cases.ts, fixtures/matmul-cases.ts): pooling
  * windows with negatives, ReLU zeros, ties, NaN and -Infinity; products with transposes, batches,
- * broadcast operands, fused bias and activations, and a dense layer's gradients. Skipped without
- * the addon (conv.test.ts asserts that a built addon loads).
+ * broadcast operands, fused bias and activations, and a dense layer's gradients; Slice (runs,
+ * ranks 1–5, int32, empty). Skipped without the addon (conv.test.ts asserts that a built addon
+ * loads).
  */
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,3 +97,20 @@ test('a dense layer\'s input and weight gradients match the cpu backend', async 
     });
   }
 });
+
+const SLICES: { shape: number[]; begin: number[]; size: number[]; dtype?: 'int32' }[] = [
+  { shape: [1, 230, 230, 3], begin: [0, 3, 3, 0], size: [1, 224, 224, 3] }, // ResNet's padded stem
+  { shape: [2, 9, 8, 5], begin: [1, 2, 0, 0], size: [1, 4, 8, 5] }, // whole trailing dims: one run
+  { shape: [2, 9, 8, 5], begin: [0, 1, 2, 1], size: [2, 7, 5, 3] }, // nothing whole
+  { shape: [6, 7], begin: [2, 0], size: [3, -1] },
+  { shape: [10], begin: [3], size: [4], dtype: 'int32' },
+  { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 0, 2], size: [1, 3, 2, 5, 3] },
+  { shape: [3, 4], begin: [1, 1], size: [0, 2] }, // empty
+];
+for (const s of SLICES) {
+  test(`Slice ${s.dtype ?? 'float32'} [${s.shape}] begin [${s.begin}] size [${s.size}]`, async (t) => {
+    if (!needsNative(t, 'Slice')) return;
+    const compute = () => tf.slice(tf.tensor(values(size(s.shape), 9).map((v) => (s.dtype ? Math.round(v * 100) : v)), s.shape, s.dtype), s.begin, s.size);
+    assert.deepEqual(Array.from(await on('wasm', compute)), Array.from(await on('cpu', compute)));
+  });
+}
