@@ -3,6 +3,7 @@
 //   maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void   (indices: pool.h)
 //   matMul(heap: Uint8Array, geometry: Float64Array): void        (indices: matmul.h)
 //   slice(heap: Uint8Array, geometry: Float64Array): void         (indices: slice.h)
+//   batchNorm(heap: Uint8Array, geometry: Float64Array): void     (indices: norm.h)
 //   dropWeights(keys: Float64Array): void    forget reordered filters of disposed tensors
 //   clearCaches(): void                      forget every cached primitive input (tests)
 //   info(): { version, runtime, cachedWeights }
@@ -10,6 +11,7 @@
 
 #include "conv.h"
 #include "matmul.h"
+#include "norm.h"
 #include "pool.h"
 #include "slice.h"
 
@@ -74,6 +76,10 @@ napi_value Slice(napi_env env, napi_callback_info info) {
   return run_on_heap(env, info, "slice", kSliceGeometrySize, slice);
 }
 
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "batchNorm", kNormGeometrySize, batch_norm);
+}
+
 napi_value DropWeights(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -114,6 +120,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropWeights", nullptr, DropWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -18,6 +18,7 @@ export interface NativeAddon {
   maxPoolGrad(heap: Uint8Array, geometry: Float64Array): void;
   matMul(heap: Uint8Array, geometry: Float64Array): void;
   slice(heap: Uint8Array, geometry: Float64Array): void;
+  batchNorm(heap: Uint8Array, geometry: Float64Array): void;
   dropWeights(keys: Float64Array): void;
   clearCaches(): void;
   info(): { version: string; runtime: string; processors: number; cachedWeights: number };

@@ -6,7 +6,9 @@
  * dtypes, batch shapes that broadcast partially, prelu, a non-vector bias) runs the kernel
  * registered before (`fallback`). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
  * typed-array view per innermost row; here runs are memcpy'd: ResNet-18's padding gradients).
- * Geometry indices mirror native/src/pool.h, matmul.h and slice.h.
+ * And FusedBatchNorm (inference batch norm, channels last, per-channel parameters): tfjs's wasm
+ * kernel takes a square root per element, a third of a ResNet-18 forward pass.
+ * Geometry indices mirror native/src/pool.h, matmul.h, slice.h and norm.h.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm, TensorInfo } from '../kernels/wasm-ops.ts';
@@ -126,7 +128,26 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     }, x!.dtype);
   };
 
+  const normGeometry = new Float64Array(9);
+  const batchNorm = (args: KernelArgs): TensorInfo => {
+    const { inputs: { x, mean, variance, offset: shift, scale }, backend } = args;
+    const channels = x!.shape.at(-1) ?? 0;
+    // Parameters must be per channel: `channels` values, every other axis 1 (tfjs broadcasts more).
+    const perChannel = (t: TensorInfo | undefined) => !t || (t.dtype === 'float32' && product(t.shape) === channels && t.shape.at(-1) === channels);
+    if (x!.dtype !== 'float32' || x!.shape.length < 1 || product(x!.shape) === 0 || ![mean, variance, shift, scale].every(perChannel)) {
+      return fallback('FusedBatchNorm')(args);
+    }
+    return into(backend, x!.shape, (out) => {
+      normGeometry.set([
+        product(x!.shape) / channels, channels, ((args.attrs ?? {}).varianceEpsilon as number | undefined) ?? 0.001,
+        offset(backend, x!), offset(backend, mean!), offset(backend, variance!),
+        shift ? offset(backend, shift) : -1, scale ? offset(backend, scale) : -1, offset(backend, out),
+      ]);
+      addon.batchNorm(heapOf(backend), normGeometry);
+    });
+  };
+
   const config = (kernelName: string, func: (args: KernelArgs) => TensorInfo): tf.KernelConfig =>
     ({ kernelName, backendName: 'wasm', kernelFunc: func as unknown as tf.KernelFunc });
-  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul')), config('Slice', slice)];
+  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul')), config('Slice', slice), config('FusedBatchNorm', batchNorm)];
 }

@@ -3,8 +3,8 @@
  * backend over the shared tables (fixtures/pool-cases.ts, fixtures/matmul-cases.ts): pooling
  * windows with negatives, ReLU zeros, ties, NaN and -Infinity; products with transposes, batches,
  * broadcast operands, fused bias and activations, and a dense layer's gradients; Slice (runs,
- * ranks 1–5, int32, empty). Skipped without the addon (conv.test.ts asserts that a built addon
- * loads).
+ * ranks 1–5, int32, empty); FusedBatchNorm (with and without scale / offset). Skipped without
+ * the addon (conv.test.ts asserts that a built addon loads).
  */
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,5 +112,21 @@ for (const s of SLICES) {
     if (!needsNative(t, 'Slice')) return;
     const compute = () => tf.slice(tf.tensor(values(size(s.shape), 9).map((v) => (s.dtype ? Math.round(v * 100) : v)), s.shape, s.dtype), s.begin, s.size);
     assert.deepEqual(Array.from(await on('wasm', compute)), Array.from(await on('cpu', compute)));
+  });
+}
+
+for (const { shape, scale, offset, paramShape } of [
+  { shape: [2, 7, 6, 5], scale: true, offset: true, paramShape: [5] },
+  { shape: [1, 4, 4, 3], scale: false, offset: true, paramShape: [3] },
+  { shape: [3, 8], scale: true, offset: false, paramShape: [8] },
+  { shape: [2, 5, 5, 4], scale: true, offset: true, paramShape: [1, 1, 1, 4] },
+]) {
+  test(`FusedBatchNorm x=[${shape}] params=[${paramShape}] scale=${scale} offset=${offset}`, async (t) => {
+    if (!needsNative(t, 'FusedBatchNorm')) return;
+    const c = shape.at(-1)!;
+    await assertSameOnBoth(() => tf.batchNorm(
+      tf.tensor(values(size(shape), 11).map((v) => v * 5), shape),
+      tf.tensor(values(c, 12), paramShape), tf.tensor(values(c, 13).map((v) => v * v + 0.1), paramShape),
+      offset ? tf.tensor(values(c, 14), paramShape) : undefined, scale ? tf.tensor(values(c, 15), paramShape) : undefined, 1e-3));
   });
 }
