@@ -105,12 +105,16 @@ async function threads(): Promise<void> {
   const shapes: { name: string; x: Shape4; f: Shape4; s: number }[] = [
     { name: 'MNIST conv1 b1', x: [1, 28, 28, 1], f: [5, 5, 1, 32], s: 1 },
     { name: 'MNIST conv2 b1', x: [1, 14, 14, 32], f: [5, 5, 32, 64], s: 1 },
+    { name: 'MNIST conv2 b2', x: [2, 14, 14, 32], f: [5, 5, 32, 64], s: 1 },
+    { name: 'MNIST conv2 b4', x: [4, 14, 14, 32], f: [5, 5, 32, 64], s: 1 },
     { name: 'MNIST conv2 b8', x: [8, 14, 14, 32], f: [5, 5, 32, 64], s: 1 },
     { name: 'ResNet 512@7 b1', x: [1, 7, 7, 512], f: [3, 3, 512, 512], s: 1 },
     { name: 'ResNet 256@14 b1', x: [1, 14, 14, 256], f: [3, 3, 256, 256], s: 1 },
     { name: 'ResNet 64@56 b1', x: [1, 56, 56, 64], f: [3, 3, 64, 64], s: 1 },
     { name: 'ResNet stem b1', x: [1, 224, 224, 3], f: [7, 7, 3, 64], s: 2 },
     { name: 'ResNet 1x1 128@28/2 b1', x: [1, 56, 56, 64], f: [1, 1, 64, 128], s: 2 },
+    { name: 'ResNet 1x1 256@14/2 b1', x: [1, 28, 28, 128], f: [1, 1, 128, 256], s: 2 },
+    { name: 'ResNet 3x3 128@28/2 b1', x: [1, 56, 56, 64], f: [3, 3, 64, 128], s: 2 },
   ];
   const rows: string[][] = [];
   for (const { name, x: xs, f: fs, s } of shapes) {

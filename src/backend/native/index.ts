@@ -3,11 +3,12 @@
  * registration over the kernels already in place, and the process-wide thread policy.
  *
  * Thread policy (one for the whole process): every call runs on Node's main thread, one at a time,
- * so OpenMP (native kernels) and tfjs's wasm pool (XNNPACK: the remaining heavy kernels) never
- * compute at once, and OpenMP waits passively (addon.ts), so its idle threads do not spin on the
- * pool's cores. Both use the same thread count (`--threads`), and both stay on ONE thread below a
- * size threshold: a 2-thread OpenMP call stalled 5–15 ms whenever another process held a core.
- * The native threshold (`DEFAULT_NATIVE_MIN_MACS`) comes from `scripts/bench-native.ts`.
+ * so OpenMP (native kernels) and tfjs's wasm pool (XNNPACK) never compute at once; with the addon
+ * loaded every kernel that used the pool (kernels/parallel.ts HEAVY_KERNELS) runs natively, so the
+ * pool stays asleep, and OpenMP waits passively (addon.ts) so its idle threads never spin on the
+ * cores the pool or other processes need. Native calls use the same thread count (`--threads`)
+ * above a size threshold and ONE thread below it: a 2-thread OpenMP call stalled 5–15 ms whenever
+ * another process held a core, and small calls gain nothing (`DEFAULT_NATIVE_MIN_MACS`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './addon.ts';
@@ -15,10 +16,13 @@ import { nativeConvKernels } from './conv-kernels.ts';
 import { nativeOtherKernels } from './other-kernels.ts';
 
 /**
- * Multiply-adds from which a native call uses every thread. Measured with
- * `node --import tsx scripts/bench-native.ts` (see docs/performance.md).
+ * Multiply-adds from which a native call uses every thread. From
+ * `node --import tsx scripts/bench-native.ts --threads` (a conv's forward + input gradient, each
+ * after 30 ms idle, 2 threads / 1 thread, medians; load average ~2 from other work): 0.6M 0.87,
+ * 6.4M 0.94–1.00, 10M 1.09, 20M 1.04, 40M 0.95, 58M 0.70, 80M 0.69, 116M 0.57–0.69. Below about
+ * 40M a second thread gains nothing and risks the 5–15 ms stalls; above it, it saves 30–40%.
  */
-export const DEFAULT_NATIVE_MIN_MACS = 8_000_000;
+export const DEFAULT_NATIVE_MIN_MACS = 40_000_000;
 
 export type NativeMode = 'auto' | 'off';
 
