@@ -25,8 +25,19 @@ void mat_mul(const Heap& heap, const double* g) {
   const float* bias = g[kMmHasBias] != 0 ? heap.at(g[kMmBiasOffset], size_t(n)) : nullptr;
   for (int64_t i = 0; i < batch; ++i) {
     float* ci = c + i * m * n;
-    dnnl::status status = dnnl::sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, a + i * stride_a, ta ? m : k,
-                                       b + i * stride_b, tb ? k : n, 0.f, ci, n);
+    const float* ai = a + i * stride_a;
+    const float* bi = b + i * stride_b;
+    dnnl::status status = dnnl::status::success;
+    if (ta) {
+      status = dnnl::sgemm('T', tb ? 'T' : 'N', m, n, k, 1.f, ai, m, bi, tb ? k : n, 0.f, ci, n);
+    } else {
+      // Row by row, so that a row's result never depends on how many rows came with it: sgemm
+      // picks other kernels (and summation orders) for other row counts, and gradlab promises that
+      // an image explained in a batch gets exactly the map it gets alone.
+      for (int64_t r = 0; r < m && status == dnnl::status::success; ++r) {
+        status = dnnl::sgemm('N', tb ? 'T' : 'N', 1, n, k, 1.f, ai + r * k, k, bi, tb ? k : n, 0.f, ci + r * n, n);
+      }
+    }
     if (status != dnnl::status::success) throw ArgError{"sgemm failed"};
     if (!bias && activation == kNone) continue;
     for (int64_t r = 0; r < m; ++r) {

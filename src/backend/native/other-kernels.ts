@@ -4,7 +4,8 @@
  * backend: kernels/max-pool-grad.ts) and the matrix products BatchMatMul and _FusedMatMul (oneDNN
  * sgemm, transposes read in place, bias + relu / relu6 / leakyrelu fused). Anything else (other
  * dtypes, batch shapes that broadcast partially, prelu, a non-vector bias) runs the kernel
- * registered before (`fallback`). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
+ * registered before (`fallback`). Products are batch-invariant: a row of A gets the same result
+ * whatever rows come with it (matmul.cc). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
  * typed-array view per innermost row; here runs are memcpy'd: ResNet-18's padding gradients).
  * And FusedBatchNorm (inference batch norm, channels last, per-channel parameters): tfjs's wasm
  * kernel takes a square root per element, a third of a ResNet-18 forward pass.
@@ -99,7 +100,10 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
       g[MM.transposeA] = transposeA ? 1 : 0; g[MM.transposeB] = transposeB ? 1 : 0;
       g[MM.strideA] = batchA === 1 ? 0 : m * k; g[MM.strideB] = batchB === 1 ? 0 : k * n;
       g[MM.activation] = activation!; g[MM.alpha] = (attrs.leakyreluAlpha as number | undefined) ?? 0.2;
-      g[MM.hasBias] = bias ? 1 : 0; g[MM.threads] = threadsFor(batch * m * k * n);
+      g[MM.hasBias] = bias ? 1 : 0;
+      // Untransposed A runs row by row (matmul.cc): the thread count follows one row's work, so
+      // a row gets the same threads, and the same result, in any batch.
+      g[MM.threads] = threadsFor(transposeA ? batch * m * k * n : k * n);
       g[MM.a] = offset(backend, a!); g[MM.b] = offset(backend, b!); g[MM.bias] = bias ? offset(backend, bias) : 0;
       g[MM.c] = offset(backend, out);
       addon.matMul(heapOf(backend), g);

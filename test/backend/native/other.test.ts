@@ -130,3 +130,25 @@ for (const { shape, scale, offset, paramShape } of [
       offset ? tf.tensor(values(c, 14), paramShape) : undefined, scale ? tf.tensor(values(c, 15), paramShape) : undefined, 1e-3));
   });
 }
+
+test('an example gets the same bits alone as in a batch (matrix products and convolutions)', async (t) => {
+  if (!needsNative(t, 'BatchMatMul')) return;
+  await tf.setBackend('wasm');
+  const rowOf = (data: ArrayLike<number>, r: number, width: number) => Array.from(data).slice(r * width, (r + 1) * width);
+  for (const [m, k, n] of [[64, 1600, 128], [8, 512, 1000], [5, 4096, 33]] as const) {
+    const a = tf.tensor2d(values(m * k, 31), [m, k]);
+    const w = tf.tensor2d(values(k * n, 32), [k, n]);
+    const g = tf.tensor2d(values(m * n, 33), [m, n]);
+    const [full, fullT] = [tf.matMul(a, w), tf.matMul(g, w, false, true)];
+    const [one, oneT] = [tf.matMul(a.slice([m - 1, 0], [1, k]), w), tf.matMul(g.slice([m - 1, 0], [1, n]), w, false, true)];
+    assert.deepEqual(rowOf(await full.data(), m - 1, n), Array.from(await one.data()), `${m}x${k}x${n}`);
+    assert.deepEqual(rowOf(await fullT.data(), m - 1, k), Array.from(await oneT.data()), `${m}x${n}x${k} transposed`);
+    tf.dispose([a, w, g, full, fullT, one, oneT]);
+  }
+  const x = tf.tensor4d(values(8 * 28 * 28 * 32, 34), [8, 28, 28, 32]);
+  const f = tf.tensor4d(values(3 * 3 * 32 * 64, 35), [3, 3, 32, 64]);
+  const batch = tf.conv2d(x, f, 1, 'same');
+  const alone = tf.conv2d(x.slice([7, 0, 0, 0], [1, 28, 28, 32]), f, 1, 'same');
+  assert.deepEqual(rowOf(await batch.data(), 7, 28 * 28 * 64), Array.from(await alone.data()));
+  tf.dispose([x, f, batch, alone]);
+});
