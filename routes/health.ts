@@ -18,6 +18,7 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
           status,
           backend: backend.name,
           threads: backend.threads,
+          nativeKernels: backend.native?.kernels ?? [],
           models: registry.names(),
           ...(registry.failure ? { failure: registry.failure } : {}),
         };

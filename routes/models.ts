@@ -21,6 +21,7 @@ export const modelRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   app.get('/v1/models', async () => ({
     backend: ctx.config.mode === 'blackbox' ? undefined : ctx.backend.name,
     threads: ctx.config.mode === 'blackbox' ? undefined : ctx.backend.threads,
+    nativeKernels: ctx.config.mode === 'blackbox' ? undefined : (ctx.backend.native?.kernels ?? []),
     models: (ctx.config.mode === 'blackbox' ? ctx.registry.list().map((m) => m.name) : ctx.registry.names()).map(describe),
   }));
 

@@ -19,7 +19,8 @@
  *
  * Options: --quick (fewer repetitions), --resnet-batches 1,8 (default 1,8),
  *   --torch-threads 2 | 1,2 (PyTorch thread counts to compare against; default 2),
- *   --only mnist|resnet, --threads N (gradlab's wasm threads; default one per CPU).
+ *   --only mnist|resnet, --threads N (gradlab's wasm threads; default one per CPU),
+ *   --native off (gradlab without its oneDNN kernels: the wasm-only column of README's table).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,7 @@ const TORCH_THREADS = (option('torch-threads') ?? '2').split(',').map(Number);
 const ONLY = option('only');
 const SETTLE_MS = 30;
 const GRADLAB_THREADS = option('threads') === undefined ? undefined : Number(option('threads'));
+const NATIVE = option('native') === 'off' ? 'off' : 'auto';
 
 // ---------------------------------------------------------------------------------------------
 // PyTorch: installation and the peer process
@@ -330,7 +332,7 @@ function fmt(ms: number | undefined): string {
 async function main(): Promise<void> {
   ensurePyTorch();
   mkdirSync(path.join(WORK_DIR, 'inputs'), { recursive: true });
-  const backend = await initBackend('wasm', GRADLAB_THREADS ? { threads: GRADLAB_THREADS } : {});
+  const backend = await initBackend('wasm', { native: NATIVE, ...(GRADLAB_THREADS ? { threads: GRADLAB_THREADS } : {}) });
   const started = Date.now();
   const loadStart = os.loadavg()[0]!;
   // OpenMP threads spin while they wait; on a machine whose cores are busy with other work that
@@ -386,7 +388,8 @@ async function main(): Promise<void> {
     });
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     console.log(`\n## gradlab vs PyTorch (median ms, interleaved; ${os.cpus().length} cores, ${cpu})\n`);
-    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}. PyTorch ${torchInfo} (Debian), CPU, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
+    const native = backend.native?.kernels.length ? `native kernels (${backend.native.library}): ${backend.native.kernels.join(', ')}` : `no native kernels (${backend.native?.reason})`;
+    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}; ${native}. PyTorch ${torchInfo} (Debian), CPU, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
     console.log(`Load average (1 min): ${loadStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end; ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
     console.log(markdownTable(header, table));
     const guidedMissing = subjects.filter((s) => !supportsGuided(s)).map((s) => s.name);

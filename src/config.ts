@@ -5,7 +5,7 @@
  * black-box mode (src/blackbox/config.ts) and joined in here; parsing is src/options.ts.
  */
 import type { BatchingConfig } from './model/batcher.ts';
-import { BACKEND_CHOICES, type BackendChoice } from './backend/index.ts';
+import { BACKEND_CHOICES, NATIVE_CHOICES, type BackendChoice, type NativeMode } from './backend/index.ts';
 import { defaultThreadCount, MAX_WASM_THREADS } from './backend/threaded-wasm.ts';
 import { BLACKBOX_OPTIONS, blackboxConfig, type BlackboxConfig } from './blackbox/config.ts';
 import { ConfigError, readOptions, usageOf, type Option } from './options.ts';
@@ -45,6 +45,8 @@ export interface Config {
   backend: BackendChoice;
   /** Compute threads of the wasm backend (1 = tfjs' single-threaded module). */
   threads: number;
+  /** gradlab's native (oneDNN) kernels on the wasm backend: auto (when built) or off. */
+  native: NativeMode;
   mode: Mode;
   modelsDir: string;
   /** Extra model sources: `file://` or `http(s)://` URLs of a model folder or its manifest.json. */
@@ -60,6 +62,7 @@ const OPTIONS = {
   host: { flag: '--host', env: 'GRADLAB_HOST', describe: 'address to listen on (default 0.0.0.0)' },
   backend: { flag: '--backend', env: 'GRADLAB_BACKEND', describe: `compute backend: ${BACKEND_CHOICES.join('|')} (default auto)` },
   threads: { flag: '--threads', env: 'GRADLAB_THREADS', describe: `wasm backend compute threads, 1-${MAX_WASM_THREADS} (default: one per CPU, here ${defaultThreadCount()})` },
+  native: { flag: '--native', env: 'GRADLAB_NATIVE', describe: 'native oneDNN kernels on the wasm backend: auto|off (default auto: used when built)' },
   mode: { flag: '--mode', env: 'GRADLAB_MODE', describe: 'whitebox|blackbox (default whitebox)' },
   modelsDir: { flag: '--models-dir', env: 'GRADLAB_MODELS_DIR', describe: 'folder of model folders (default ./models)' },
   modelUrls: { flag: '--model-url', env: 'GRADLAB_MODEL_URLS', describe: 'extra model URL (file:// or http(s)://); repeatable, or comma-separated in the variable' },
@@ -118,6 +121,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     host: raw('host') ?? '0.0.0.0',
     backend: oneOf('backend', BACKEND_CHOICES, 'auto'),
     threads: int('threads', defaultThreadCount(), 1, MAX_WASM_THREADS),
+    native: oneOf('native', NATIVE_CHOICES, 'auto'),
     mode,
     modelsDir: raw('modelsDir') ?? 'models',
     modelUrls,

@@ -6,11 +6,16 @@
  * so they are not dependencies), then `wasm` (SIMD, shipped in the npm package), then `cpu`.
  * On wasm, gradlab starts tfjs' multithreaded build with one thread per core (`threaded-wasm.ts`;
  * one thread, or a failed start, uses the stock single-threaded module) and registers its own
- * gradient kernels (see `kernels/`).
+ * gradient kernels (see `kernels/`), then, where the optional addon is built, its oneDNN
+ * convolution kernels in front of them (see `native/`; `native: 'off'` leaves them out).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './kernels/index.ts';
 import { defaultThreadCount, poolSwitch, registerThreadedWasm } from './threaded-wasm.ts';
+import { registerNativeKernels, type NativeMode, type NativeStatus } from './native/index.ts';
+
+export type { NativeMode, NativeStatus };
+export const NATIVE_CHOICES: readonly NativeMode[] = ['auto', 'off'];
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -24,6 +29,8 @@ export interface BackendInfo {
   threads?: number;
   /** Kernels gradlab registered on top of the stock backend. */
   customKernels: string[];
+  /** wasm only: which kernels run natively in oneDNN (native/), or why none do. */
+  native?: NativeStatus;
   /** Why earlier choices were skipped (for `auto`), for the logs. */
   skipped: string[];
 }
@@ -70,7 +77,8 @@ async function tryWasm(skipped: string[], options: Required<Pick<BackendOptions,
     if (await tf.setBackend('wasm')) {
       await tf.ready();
       const customKernels = registerWasmGradientKernels({ pool: poolSwitch(), parallelMinMacs: options.parallelMinMacs });
-      return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: actualThreads, customKernels, skipped };
+      const native = registerNativeKernels({ mode: options.native, threads: actualThreads, minMacs: options.nativeMinMacs });
+      return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: actualThreads, customKernels, native, skipped };
     }
     skipped.push('@tensorflow/tfjs-backend-wasm: the wasm backend did not initialise');
   } catch (err) {
@@ -90,6 +98,10 @@ export interface BackendOptions {
   threads?: number;
   /** Multiply-adds from which a convolution or matrix product uses the threads (kernels/parallel.ts). */
   parallelMinMacs?: number;
+  /** `off` keeps the native (oneDNN) kernels out; `auto` (default) uses them when the addon loads. */
+  native?: NativeMode;
+  /** Multiply-adds from which a native kernel uses every thread (native/index.ts). */
+  nativeMinMacs?: number;
 }
 
 /**

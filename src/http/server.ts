@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const backend = await initBackend(config.backend, { threads: config.threads });
+  const backend = await initBackend(config.backend, { threads: config.threads, native: config.native });
   const registry = createModelRegistry({
     modelsDir: config.modelsDir,
     modelUrls: config.modelUrls,
@@ -57,8 +57,9 @@ async function main(): Promise<void> {
   }
   const app = await buildApp({ config, registry, backend });
   app.log.info(
-    { backend: backend.name, package: backend.package, threads: backend.threads, customKernels: backend.customKernels, skipped: backend.skipped },
-    `compute backend: ${backend.name} (${backend.package}${backend.threads ? `, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : ''})`,
+    { backend: backend.name, package: backend.package, threads: backend.threads, customKernels: backend.customKernels, native: backend.native, skipped: backend.skipped },
+    `compute backend: ${backend.name} (${backend.package}${backend.threads ? `, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : ''})` +
+      (backend.native ? `; native kernels: ${backend.native.kernels.length ? `${backend.native.kernels.join(', ')} (${backend.native.library})` : `none (${backend.native.reason})`}` : ''),
   );
 
   let closing = false;

@@ -29,7 +29,7 @@ test('healthz is always ok; readyz is 503 while loading, then 200 with the backe
   registry.markReady();
   const ready = await request(app.server).get('/readyz');
   assert.equal(ready.status, 200);
-  assert.deepEqual(ready.body, { status: 'ready', backend: 'wasm', threads: backend.threads, models: ['tiny'] });
+  assert.deepEqual(ready.body, { status: 'ready', backend: 'wasm', threads: backend.threads, nativeKernels: backend.native?.kernels ?? [], models: ['tiny'] });
   assert.ok(backend.threads! >= 1);
 });
 

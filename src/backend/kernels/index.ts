@@ -29,6 +29,7 @@ import { signConfig } from './sign.ts';
 import { captureStockKernel, recordedStockKernel } from './wasm-ops.ts';
 import { DEFAULT_PARALLEL_MIN_MACS, HEAVY_KERNELS, isPoolWrapper, parallelWhenLarge } from './parallel.ts';
 import type { PoolSwitch } from '../threaded-wasm.ts';
+import { isNativeKernel } from '../native/index.ts';
 
 const GRADLAB_KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -69,18 +70,19 @@ export function registerWasmGradientKernels(options: KernelOptions = {}): string
   // gradlab's kernels build on the stock ones, never on a wrapper.
   for (const name of [...GRADLAB_WASM_KERNEL_NAMES, ...Object.keys(HEAVY_KERNELS)]) {
     const current = tf.getKernel(name, 'wasm')?.kernelFunc;
-    if (current && !isPoolWrapper(current) && !GRADLAB_KERNELS.some((k) => k.kernelFunc === current)) captureStockKernel(name);
+    if (current && !isPoolWrapper(current) && !isNativeKernel(current) && !GRADLAB_KERNELS.some((k) => k.kernelFunc === current)) captureStockKernel(name);
   }
   for (const config of GRADLAB_KERNELS) {
     const current = tf.getKernel(config.kernelName, 'wasm');
-    if (current && (current.kernelFunc === config.kernelFunc || isPoolWrapper(current.kernelFunc))) continue;
+    // Native kernels (registered later, over these) stay in front: they fall back to the ones below.
+    if (current && (current.kernelFunc === config.kernelFunc || isPoolWrapper(current.kernelFunc) || isNativeKernel(current.kernelFunc))) continue;
     if (current) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(pool ? parallelWhenLarge(config, pool) : config);
   }
   if (pool) {
     for (const name of Object.keys(HEAVY_KERNELS)) {
       const current = tf.getKernel(name, 'wasm');
-      if (!current || isPoolWrapper(current.kernelFunc)) continue;
+      if (!current || isPoolWrapper(current.kernelFunc) || isNativeKernel(current.kernelFunc)) continue;
       tf.unregisterKernel(name, 'wasm');
       tf.registerKernel(parallelWhenLarge(current, pool));
     }
@@ -107,6 +109,6 @@ export function stockWasmKernel(name: string): tf.KernelFunc | undefined {
   const recorded = recordedStockKernel(name);
   if (recorded) return recorded as unknown as tf.KernelFunc;
   const current = tf.getKernel(name, 'wasm');
-  if (!current || isPoolWrapper(current.kernelFunc) || GRADLAB_KERNELS.some((k) => k.kernelFunc === current.kernelFunc)) return undefined;
+  if (!current || isPoolWrapper(current.kernelFunc) || isNativeKernel(current.kernelFunc) || GRADLAB_KERNELS.some((k) => k.kernelFunc === current.kernelFunc)) return undefined;
   return current.kernelFunc;
 }

@@ -11,6 +11,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { clearWasmGradientKernelCaches } from '../../../src/backend/kernels/index.ts';
 import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
+import { MATMUL_SHAPES } from '../fixtures/matmul-cases.ts';
 
 const TOLERANCE = 1e-5;
 
@@ -21,18 +22,11 @@ async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
 }
 
 before(async () => {
-  await initBackend('wasm');
+  // gradlab's wasm kernel, not the native one in front of it (test/backend/native/ checks that).
+  await initBackend('wasm', { native: 'off' });
 });
 
-/** [m, k] x [k, n] as stored before any transpose; batch dims prepended per operand. */
-const SHAPES: { m: number; k: number; n: number; batchA: number[]; batchB: number[] }[] = [
-  { m: 1, k: 5, n: 3, batchA: [], batchB: [] },
-  { m: 64, k: 128, n: 40, batchA: [], batchB: [] },
-  { m: 7, k: 1, n: 9, batchA: [], batchB: [] },
-  { m: 4, k: 6, n: 5, batchA: [3], batchB: [3] },
-  { m: 4, k: 6, n: 5, batchA: [3], batchB: [1] }, // broadcast b
-  { m: 2, k: 8, n: 3, batchA: [1], batchB: [4] }, // broadcast a
-];
+const SHAPES = MATMUL_SHAPES;
 
 for (const s of SHAPES) {
   for (const transposeA of [false, true]) {

@@ -1,7 +1,7 @@
 /**
  * gradlab's wasm Conv2DBackpropFilter and Conv2DBackpropInput against the cpu backend's kernels:
  * gradients of conv2d w.r.t. the filter and the input over shapes, strides, paddings, batch sizes
- * and channel counts, with no tensor leaked by a gradient call.
+ * and channel counts (fixtures/conv-cases.ts), with no tensor leaked by a gradient call.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,78 +10,17 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { clearWasmGradientKernelCaches } from '../../../src/backend/kernels/index.ts';
 import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
-
-type Pad = 'valid' | 'same' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface Case {
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  strides: number | [number, number];
-  pad: Pad;
-}
+import { CONV_CASES, conv2dOp, convGradient, type ConvCase } from '../fixtures/conv-cases.ts';
 
 const TOLERANCE = 1e-5;
 
-/**
- * Gradient of sum(conv2d(x, filter) * weights) w.r.t. `wrt` on `backend`, read into an array; also
- * asserts the call left no tensor behind.
- */
-async function conv2dGradient(backend: string, c: Case, wrt: 'x' | 'filter'): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const x = tf.tensor4d(values(size(c.x), 1), c.x);
-  const filter = tf.tensor4d(values(size(c.filter), 2), c.filter);
-  const outShape = tf.conv2d(x, filter, c.strides, c.pad).shape;
-  const weights = tf.tensor(values(size(outShape), 3), outShape);
-  const loss = (xv: tf.Tensor4D, fv: tf.Tensor4D) => tf.conv2d(xv, fv, c.strides, c.pad).mul(weights).sum();
-
-  const tensorsBefore = tf.memory().numTensors;
-  const grad = wrt === 'x'
-    ? tf.grad((xv: tf.Tensor) => loss(xv as tf.Tensor4D, filter))(x)
-    : tf.grad((fv: tf.Tensor) => loss(x, fv as tf.Tensor4D))(filter);
-  assert.deepEqual(grad.shape, wrt === 'x' ? c.x : c.filter);
-  const data = (await grad.data()) as Float32Array;
-  grad.dispose();
-  assert.equal(tf.memory().numTensors, tensorsBefore, `${backend}: the gradient call leaked tensors`);
-  tf.dispose([x, filter, weights]);
-  return data;
-}
-
-const explicit = (t: number, b: number, l: number, r: number): Pad => [[0, 0], [t, b], [l, r], [0, 0]];
-
-const CASES: Case[] = [];
-for (const strides of [1, 2] as const) {
-  for (const pad of ['valid', 'same', explicit(1, 2, 0, 1)] as Pad[]) {
-    CASES.push(
-      { x: [1, 7, 7, 1], filter: [3, 3, 1, 2], strides, pad },
-      { x: [2, 8, 9, 3], filter: [3, 3, 3, 4], strides, pad },
-      { x: [3, 10, 6, 4], filter: [5, 2, 4, 3], strides, pad },
-      { x: [4, 6, 6, 8], filter: [1, 1, 8, 5], strides, pad },
-      { x: [2, 12, 12, 5], filter: [4, 4, 5, 8], strides, pad },
-    );
-  }
-}
-CASES.push(
-  { x: [2, 9, 11, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: 'same' },
-  { x: [2, 9, 11, 3], filter: [3, 2, 3, 2], strides: [2, 1], pad: 'valid' },
-  { x: [2, 7, 7, 2], filter: [3, 3, 2, 3], strides: 1, pad: 1 },
-  { x: [1, 5, 5, 2], filter: [2, 2, 2, 3], strides: 2, pad: explicit(3, 0, 0, 3) }, // pad > kernel - 1
-  { x: [2, 28, 28, 1], filter: [5, 5, 1, 8], strides: 1, pad: 'same' }, // MNIST first layer
-  { x: [8, 14, 14, 8], filter: [3, 3, 8, 16], strides: 2, pad: 'same' },
-  { x: [1, 32, 32, 3], filter: [7, 7, 3, 8], strides: 2, pad: 'same' }, // ResNet stem, smaller
-  // Strides above 2 and kernels smaller than the stride (phases without taps) for the sub-pixel path.
-  { x: [2, 11, 10, 3], filter: [3, 3, 3, 4], strides: 3, pad: 'same' },
-  { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 2], pad: 'valid' },
-  { x: [2, 9, 9, 3], filter: [2, 2, 3, 4], strides: 3, pad: explicit(2, 1, 0, 2) },
-  { x: [1, 38, 38, 3], filter: [7, 7, 3, 6], strides: 2, pad: explicit(3, 3, 3, 3) }, // torchvision-style stem
-  // The same strided shapes with 4+ input channels, which take the sub-pixel route, not col2im.
-  { x: [2, 11, 10, 5], filter: [3, 3, 5, 4], strides: 3, pad: 'same' },
-  { x: [1, 9, 9, 4], filter: [2, 4, 4, 3], strides: [3, 2], pad: 'valid' },
-  { x: [2, 9, 9, 6], filter: [2, 2, 6, 4], strides: 3, pad: explicit(2, 1, 0, 2) },
-  { x: [1, 5, 5, 4], filter: [2, 2, 4, 3], strides: 2, pad: explicit(3, 0, 0, 3) },
-);
+const CASES = CONV_CASES;
+type Case = ConvCase;
+const conv2dGradient = (backend: string, c: Case, wrt: 'x' | 'filter') => convGradient(conv2dOp, backend, c, wrt);
 
 before(async () => {
-  await initBackend('wasm');
+  // gradlab's wasm kernels, not the native ones in front of them (test/backend/native/ checks those).
+  await initBackend('wasm', { native: 'off' });
 });
 
 for (const wrt of ['filter', 'x'] as const) {

@@ -10,63 +10,19 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
+import { DEPTHWISE_CASES, convGradient, depthwiseOp, type ConvCase, type Pad as ConvPad, type Shape4 } from '../fixtures/conv-cases.ts';
 
-type Pad = 'valid' | 'same' | [[0, 0], [number, number], [number, number], [0, 0]];
-type Shape4 = [number, number, number, number];
-
-interface Case {
-  x: Shape4;
-  filter: Shape4; // [kh, kw, C, multiplier]
-  strides: number | [number, number];
-  pad: Pad;
-}
+type Pad = Exclude<ConvPad, number>;
+type Case = ConvCase;
 
 const TOLERANCE = 1e-5;
 
-async function depthwiseGradient(backend: string, c: Case, wrt: 'x' | 'filter'): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const x = tf.tensor4d(values(size(c.x), 1), c.x);
-  const filter = tf.tensor4d(values(size(c.filter), 2), c.filter);
-  const outShape = tf.depthwiseConv2d(x, filter, c.strides, c.pad).shape;
-  const weights = tf.tensor(values(size(outShape), 3), outShape);
-  const loss = (xv: tf.Tensor4D, fv: tf.Tensor4D) =>
-    tf.depthwiseConv2d(xv, fv, c.strides, c.pad).mul(weights).sum();
-
-  const tensorsBefore = tf.memory().numTensors;
-  const grad = wrt === 'x'
-    ? tf.grad((xv: tf.Tensor) => loss(xv as tf.Tensor4D, filter))(x)
-    : tf.grad((fv: tf.Tensor) => loss(x, fv as tf.Tensor4D))(filter);
-  assert.deepEqual(grad.shape, wrt === 'x' ? c.x : c.filter);
-  const data = (await grad.data()) as Float32Array;
-  grad.dispose();
-  assert.equal(tf.memory().numTensors, tensorsBefore, `${backend}: the gradient call leaked tensors`);
-  tf.dispose([x, filter, weights]);
-  return data;
-}
-
-const explicit = (t: number, b: number, l: number, r: number): Pad => [[0, 0], [t, b], [l, r], [0, 0]];
-
-const CASES: Case[] = [];
-for (const strides of [1, 2] as const) {
-  for (const pad of ['valid', 'same', explicit(1, 0, 2, 1)] as Pad[]) {
-    CASES.push(
-      { x: [1, 7, 7, 1], filter: [3, 3, 1, 1], strides, pad },
-      { x: [2, 8, 9, 3], filter: [3, 3, 3, 1], strides, pad },
-      { x: [3, 10, 6, 4], filter: [5, 2, 4, 2], strides, pad },
-      { x: [2, 6, 6, 8], filter: [1, 1, 8, 3], strides, pad },
-      { x: [4, 12, 12, 16], filter: [3, 3, 16, 1], strides, pad },
-    );
-  }
-}
-CASES.push(
-  { x: [2, 9, 11, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: 'same' },
-  { x: [1, 28, 28, 32], filter: [3, 3, 32, 1], strides: 2, pad: 'same' }, // MobileNet-like block
-  { x: [8, 14, 14, 8], filter: [3, 3, 8, 1], strides: 1, pad: 'same' },
-  { x: [1, 5, 5, 2], filter: [2, 2, 2, 1], strides: 2, pad: explicit(3, 0, 0, 3) }, // pad > kernel - 1
-);
+const CASES = DEPTHWISE_CASES;
+const depthwiseGradient = (backend: string, c: Case, wrt: 'x' | 'filter') => convGradient(depthwiseOp, backend, c, wrt);
 
 before(async () => {
-  await initBackend('wasm');
+  // gradlab's wasm kernels, not the native ones in front of them (test/backend/native/ checks those).
+  await initBackend('wasm', { native: 'off' });
 });
 
 for (const wrt of ['filter', 'x'] as const) {

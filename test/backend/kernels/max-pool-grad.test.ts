@@ -10,65 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { maxRelativeError, size } from '../../helpers/kernel-check.ts';
-
-type Shape4 = [number, number, number, number];
-type Values = 'signed' | 'relu' | 'ties';
-
-interface Case {
-  x: Shape4;
-  filter: number | [number, number];
-  strides: number | [number, number];
-  pad: 'valid' | 'same';
-  values: Values;
-}
+import { POOL_CASES, maxPoolGradient } from '../fixtures/pool-cases.ts';
 
 const TOLERANCE = 1e-5;
-
-function values(n: number, seed: number, kind: Values): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const v = s / 2 ** 31 - 1;
-    out[i] = kind === 'signed' ? v : kind === 'relu' ? Math.max(0, v) : Math.round(v * 2) / 2; // ties: 5 levels
-  }
-  return out;
-}
-
-async function maxPoolGradient(backend: string, c: Case): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const x = tf.tensor4d(values(size(c.x), 1, c.values), c.x);
-  const outShape = tf.maxPool(x, c.filter, c.strides, c.pad).shape;
-  const weights = tf.tensor(values(size(outShape), 3, 'signed'), outShape);
-  const before = tf.memory().numTensors;
-  const grad = tf.grad((xv: tf.Tensor) => tf.maxPool(xv as tf.Tensor4D, c.filter, c.strides, c.pad).mul(weights).sum())(x);
-  const data = (await grad.data()) as Float32Array;
-  grad.dispose();
-  assert.equal(tf.memory().numTensors, before, `${backend}: the gradient call leaked tensors`);
-  tf.dispose([x, weights]);
-  return data;
-}
-
-const CASES: Case[] = [];
-for (const values of ['signed', 'relu', 'ties'] as Values[]) {
-  for (const pad of ['valid', 'same'] as const) {
-    CASES.push(
-      { x: [1, 4, 4, 1], filter: 2, strides: 2, pad, values },
-      { x: [2, 7, 9, 3], filter: 2, strides: 2, pad, values }, // odd sizes: trailing rows unused
-      { x: [2, 9, 9, 4], filter: 3, strides: 2, pad, values }, // overlapping windows
-      { x: [1, 8, 7, 5], filter: 3, strides: 1, pad, values },
-      { x: [3, 10, 10, 2], filter: [2, 3], strides: [1, 2], pad, values },
-      { x: [1, 6, 6, 8], filter: 3, strides: 3, pad, values },
-    );
-  }
-}
-CASES.push(
-  { x: [8, 24, 24, 32], filter: 2, strides: 2, pad: 'valid', values: 'relu' }, // MNIST pool1
-  { x: [1, 32, 32, 16], filter: 3, strides: 2, pad: 'same', values: 'relu' }, // ResNet stem pool, smaller
-);
+const CASES = POOL_CASES;
 
 before(async () => {
-  await initBackend('wasm');
+  // gradlab's wasm kernel, not the native one in front of it (test/backend/native/ checks that).
+  await initBackend('wasm', { native: 'off' });
 });
 
 for (const c of CASES) {
