@@ -21,6 +21,7 @@ import type { AppContext } from './context.ts';
 import { handleError, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
 import type { AppModelRegistry } from './model-registry.ts';
+import { clientLeft, installWorkClasses, WorkRuntime } from './work.ts';
 
 export interface AppOptions {
   config: Config;
@@ -37,6 +38,13 @@ function routeLabel(url: string | undefined): string {
   return url ?? 'unmatched';
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The work classes and heavy executor: the server starts the executor and drains it on SIGTERM. */
+    work: WorkRuntime;
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, registry, backend } = options;
   const app = Fastify({
@@ -48,6 +56,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    // While closing, requests get gradlab's own 503 GRADLAB_SHUTTING_DOWN (work.ts), not Fastify's.
+    return503OnClosing: false,
   });
 
   if (options.onRoute) {
@@ -57,7 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const metrics = new Metrics();
   registry.observeBatches(metrics.observeBatch);
-  const ctx: AppContext = { config, registry, backend, metrics };
+  const work = new WorkRuntime(config, () => registry.list(), (name) => registry.get(name), metrics);
+  const ctx: AppContext = { config, registry, backend, metrics, work };
+  app.decorate('work', work);
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -70,7 +82,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = routeLabel(request.routeOptions.url);
     const model = (request.params as { model?: string } | undefined)?.model;
     const modelLabel = model && registry.has(model) ? model : '';
-    metrics.requests.inc({ method: request.method, route, model: modelLabel, status: String(reply.statusCode) });
+    // 499 (nginx's "client closed request"): the client left before the answer; no server fault.
+    const status = clientLeft.has(request) ? '499' : String(reply.statusCode);
+    metrics.requests.inc({ method: request.method, route, model: modelLabel, status });
     metrics.latency.observe({ method: request.method, route, model: modelLabel }, reply.elapsedTime / 1000);
   });
 
@@ -90,6 +104,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throwFileSizeLimit: true,
   });
 
+  installWorkClasses(app, work);
+
   // Keys, rate limits and budgets hook in before the routes they guard are registered.
   if (config.mode === 'blackbox') ctx.blackbox = await installBlackbox(app, config, registry);
 
@@ -106,6 +122,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(scoreRoutes, ctx);
   }
 
-  app.addHook('onClose', async () => registry.dispose());
+  app.addHook('onClose', async () => {
+    await work.close();
+    registry.dispose();
+  });
   return app;
 }

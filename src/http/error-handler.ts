@@ -6,11 +6,17 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorResponse } from './error-response.ts';
+import { clientLeft, retryAfterOf } from './work.ts';
 
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  // A client that closed the connection (e.g. during a long explanation) is no server fault.
-  const answer = errorResponse(err, { clientGone: reply.raw.destroyed });
-  request.log[answer.level]({ err }, answer.logMessage);
+  // A client that closed the connection (e.g. during a long explanation) is no server fault: one
+  // info line, no stack.
+  const clientGone = clientLeft.has(request) || reply.raw.destroyed;
+  const answer = errorResponse(err, { clientGone });
+  if (clientGone) request.log.info({ code: answer.body.error.code }, answer.logMessage);
+  else request.log[answer.level]({ err }, answer.logMessage);
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) void reply.header('retry-after', retryAfter);
   void reply.status(answer.status).send(answer.body);
 }
 
