@@ -104,6 +104,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   if (mode === 'whitebox' && blackbox.apiKeys.length > 0) {
     throw new ConfigError(`${where('apiKeys')} and ${where('apiKeysFile')}: API keys apply only in black-box mode (--mode blackbox)`);
   }
+  const maxSteps = int('maxSteps', 1000, 1, 1_000_000);
   return {
     port: int('port', 8080, 0, 65535),
     host: raw('host') ?? '0.0.0.0',
@@ -119,7 +120,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxBatchSize: int('maxBatchSize', 64, 1, 4096),
       maxBodyBytes: int('maxBodyBytes', 32 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
       requestTimeoutMs: int('requestTimeoutMs', 60_000, 100, 3_600_000),
-      maxSteps: int('maxSteps', 1000, 1, 1_000_000),
+      maxSteps,
       maxSequenceLength: int('maxSequenceLength', 1000, 1, 1_000_000),
     },
     batching: {
@@ -128,6 +129,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxWaitMs: int('batchMaxWaitMs', 2, 0, 10_000),
     },
     blackbox,
-    work: workConfig(options),
+    work: workConfig(options, maxSteps),
   };
 }

@@ -3,7 +3,7 @@
  * It never listens (`server.ts` does): tests build it and use `inject` or supertest.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../backend/index.ts';
@@ -78,14 +78,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // whose answers show nothing of the service's inside.
     if (config.mode === 'whitebox') void reply.header('server-timing', `app;dur=${reply.elapsedTime.toFixed(2)}`);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Each request is counted once: when its answer is sent, or when its client leaves first (status
+  // 499, nginx's "client closed request": no server fault, and no answer was sent).
+  const counted = new WeakSet<object>();
+  const count = (request: FastifyRequest, status: string, seconds: number) => {
+    if (counted.has(request)) return;
+    counted.add(request);
     const route = routeLabel(request.routeOptions.url);
     const model = (request.params as { model?: string } | undefined)?.model;
     const modelLabel = model && registry.has(model) ? model : '';
-    // 499 (nginx's "client closed request"): the client left before the answer; no server fault.
-    const status = clientLeft.has(request) ? '499' : String(reply.statusCode);
     metrics.requests.inc({ method: request.method, route, model: modelLabel, status });
-    metrics.latency.observe({ method: request.method, route, model: modelLabel }, reply.elapsedTime / 1000);
+    metrics.latency.observe({ method: request.method, route, model: modelLabel }, seconds);
+  };
+  app.addHook('onResponse', async (request, reply) => count(request, clientLeft.has(request) ? '499' : String(reply.statusCode), reply.elapsedTime / 1000));
+  app.addHook('onRequest', async (request, reply) => {
+    const started = Date.now();
+    // Fastify runs no onResponse for an answer that could not be written to a closed connection.
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      clientLeft.add(request);
+      count(request, '499', (Date.now() - started) / 1000);
+    });
   });
 
   // Only JSON and multipart carry images; anything else is a 415, not a string body.

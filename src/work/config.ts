@@ -28,13 +28,16 @@ export const WORK_OPTIONS = {
   cheapConcurrency: { flag: '--cheap-concurrency', env: 'GRADLAB_CHEAP_CONCURRENCY', describe: 'classify/score/model-list requests handled at once (default 64)' },
   cheapQueue: { flag: '--cheap-queue', env: 'GRADLAB_CHEAP_QUEUE', describe: 'cheap requests that may wait (default 256)' },
   cheapQueueWaitMs: { flag: '--cheap-queue-wait-ms', env: 'GRADLAB_CHEAP_QUEUE_WAIT_MS', describe: 'longest wait for a cheap slot before a 503 (default 5000)' },
-  maxCost: { flag: '--max-cost', env: 'GRADLAB_MAX_COST', describe: 'most gradient evaluations (steps × samples × images) per request (default 100000)' },
+  maxCost: { flag: '--max-cost', env: 'GRADLAB_MAX_COST', describe: 'most gradient evaluations (steps × samples × images) per request (default 100 × --max-steps, 100000)' },
   drainMs: { flag: '--drain-ms', env: 'GRADLAB_DRAIN_MS', describe: 'on SIGTERM, how long work in flight may finish (default 10000)' },
 } satisfies Record<string, Option>;
 
 export type WorkOption = keyof typeof WORK_OPTIONS;
 
-export function workConfig({ int }: OptionReader<WorkOption>): WorkConfig {
+/** The cost limit's default follows the step limit: a server that allows longer runs allows costlier requests. */
+export const COST_PER_STEP_LIMIT = 100;
+
+export function workConfig({ int }: OptionReader<WorkOption>, maxSteps: number): WorkConfig {
   return {
     heavyWorkers: int('heavyWorkers', 1, 0, 64),
     heavyQueue: int('heavyQueue', 8, 0, 100_000),
@@ -42,7 +45,7 @@ export function workConfig({ int }: OptionReader<WorkOption>): WorkConfig {
     cheapConcurrency: int('cheapConcurrency', 64, 1, 100_000),
     cheapQueue: int('cheapQueue', 256, 0, 1_000_000),
     cheapQueueWaitMs: int('cheapQueueWaitMs', 5_000, 0, 3_600_000),
-    maxCost: int('maxCost', 100_000, 1, 1e12),
+    maxCost: int('maxCost', COST_PER_STEP_LIMIT * maxSteps, 1, 1e12),
     drainMs: int('drainMs', 10_000, 0, 3_600_000),
   };
 }
