@@ -17,7 +17,8 @@ import { startServer, waitReady } from './lib/server-process.ts';
 import { markdownTable, median, percentile } from './lib/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
-const HEAVY_CLIENTS = Number(process.env.BENCH_HEAVY_CLIENTS ?? 6);
+// More clients than a worker plus the default heavy queue (1 + 8), so that the queue stays full.
+const HEAVY_CLIENTS = Number(process.env.BENCH_HEAVY_CLIENTS ?? 12);
 const HEAVY_STEPS = Number(process.env.BENCH_HEAVY_STEPS ?? 500);
 const EXTRA_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean);
 
