@@ -1,13 +1,14 @@
 /**
  * `POST /v1/models/:model/attack`: white-box adversarial examples (FGSM, BIM, PGD, MI-FGSM, C&W,
  * DeepFool), one image or a batch, one ε or a curve. Plans (validates) the attack, decodes, runs it,
- * serialises exact floats and PNGs. With `Accept: text/event-stream` it streams `progress` events
- * and then one `result` event; a client that disconnects stops the attack.
+ * serialises exact floats and PNGs. The attack runs as heavy work (src/http/work.ts: cost limit,
+ * heavy slot, executor). With `Accept: text/event-stream` it streams `progress` events and then
+ * one `result` event, or an `error` event (a shutdown ends the stream with GRADLAB_SHUTTING_DOWN);
+ * a client that disconnects stops the attack.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { prepareAttack, runAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
-import { Deadline } from '../src/deadline.ts';
+import { prepareAttack, type AttackImageResult, type AttackReport, type AttackRequest, type ProgressEvent } from '../src/attacks/attack.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
@@ -17,6 +18,8 @@ import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { clientGoneSignal, openEventStream, wantsEventStream } from '../src/http/sse.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
+import { attackCost } from '../src/work/cost.ts';
+import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
 import { ModelParams } from './schemas/common.ts';
 import { AttackParams } from './schemas/attack.ts';
 
@@ -65,39 +68,49 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       const req = await readImageRequest<AttackParams>(request, AttackParams, limits.maxBatchSize);
       const { scale: requestedScale, encodingFormat, ...params } = req.params;
       const attackRequest = params as AttackRequest;
-      const plan = prepareAttack(model, attackRequest, { images: req.images.length, maxSteps: limits.maxSteps, maxStepsName: '--max-steps' });
-      const inputs = await decodeRequestImages(req.images, model, limits);
+      const planOptions = { images: req.images.length, maxSteps: limits.maxSteps, maxStepsName: '--max-steps' };
+      const plan = prepareAttack(model, attackRequest, planOptions);
+      const cost = attackCost(plan);
+      const job = async (progressTop: boolean): Promise<HeavyJob> =>
+        ({ kind: 'attack', model: name, inputs: await decodeRequestImages(req.images, model, limits), request: attackRequest, plan: planOptions, progressTop });
+      const reportOf = (result: HeavyResult) => (result as Extract<HeavyResult, { kind: 'attack' }>).report;
       const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
       const curve = attackRequest.epsilons !== undefined;
       const countStep = () => ctx.metrics.attackSteps.inc({ model: name, method: attackRequest.method });
 
       if (wantsEventStream(request)) {
-        const stream = openEventStream(request, reply);
-        const deadline = new Deadline(limits.requestTimeoutMs, stream.signal);
+        // Decoding errors and refusals (cost, a full queue) are plain JSON answers, before the stream opens.
+        const attackJob = await job(true);
+        let stream: ReturnType<typeof openEventStream> | undefined;
         let lastSent = 0;
         const onProgress = (e: ProgressEvent) => {
           countStep();
           const now = Date.now();
           if (now - lastSent < 50 && e.step !== e.steps) return; // at most ~20 events a second
           lastSent = now;
-          stream.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
+          stream?.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
         };
         try {
-          const report = await runAttack(model, inputs, plan, { deadline, onProgress, progressTop: true });
-          stream.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
+          await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), async (submit) => {
+            // The stream opens once the attack has its slot: until then a refusal is a plain 429/503.
+            const s = (stream = openEventStream(request, reply));
+            const report = reportOf(await submit(attackJob, onProgress));
+            s.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
+          });
         } catch (err) {
-          // The same answer as the JSON error handler gives, as an `error` event.
+          if (!stream) throw err;
+          // The same answer as the JSON error handler gives, as an `error` event (shutdown included).
           const answer = errorResponse(err, { clientGone: stream.signal.aborted });
-          request.log[answer.level]({ err, model: name }, `attack stream: ${answer.logMessage}`);
+          if (stream.signal.aborted) request.log.info({ model: name, code: answer.body.error.code }, `attack stream: ${answer.logMessage}`);
+          else request.log[answer.level]({ err, model: name }, `attack stream: ${answer.logMessage}`);
           stream.send('error', answer.body);
         } finally {
-          stream.end();
+          stream?.end();
         }
         return reply;
       }
 
-      const deadline = new Deadline(limits.requestTimeoutMs, clientGoneSignal(reply));
-      const report = await runAttack(model, inputs, plan, { deadline, onProgress: countStep });
+      const report = await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), async (submit) => reportOf(await submit(await job(false), countStep)));
       return serialiseReport(model, report, req.batch, curve, scale, encodingFormat);
     },
   );

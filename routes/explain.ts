@@ -1,12 +1,12 @@
 /**
  * `POST /v1/models/:model/explain`: which pixels move a class score. Validates, decodes the
- * image(s) and the IG baseline, calls the explanation driver, serialises maps as exact floats plus
- * a PNG (or answers the PNG alone for `Accept: image/png`).
+ * image(s) and the IG baseline, runs the explanation driver as heavy work (src/http/work.ts: cost
+ * limit, heavy slot, executor), serialises maps as exact floats plus a PNG (or answers the PNG
+ * alone for `Accept: image/png`).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { Deadline } from '../src/deadline.ts';
-import { explainImages, type Explanation, type ExplainRequest } from '../src/explain/explain.ts';
+import type { Explanation, ExplainRequest } from '../src/explain/explain.ts';
 import { COST_PARAMETERS } from '../src/explain/registry.ts';
 import { toModelInput } from '../src/images/decode.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
@@ -16,7 +16,9 @@ import { requireSingleForPng, wantsPng } from '../src/http/accept.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
+import { clientGoneSignal } from '../src/http/sse.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
+import { explainCost } from '../src/work/cost.ts';
 import { ModelParams } from './schemas/common.ts';
 import { ExplainParams } from './schemas/explain.ts';
 import { explainSequenceRequest } from './explain-sequence.ts';
@@ -58,10 +60,13 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       for (const name of COST_PARAMETERS) checkSteps(limits, name, (params as Record<string, unknown>)[name] as number | undefined);
       const png = wantsPng(request);
       if (png) requireSingleForPng(req.images.length);
-      const inputs = await decodeRequestImages(req.images, model, limits);
-      const decodedBaseline = await decodeBaseline(baseline, model, limits);
-      const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
-      const results = await explainImages(model, inputs, explainRequest, new Deadline(limits.requestTimeoutMs));
+      const results = await ctx.work.heavyWork(request, explainCost(params, req.images.length), clientGoneSignal(reply), async (submit) => {
+        const inputs = await decodeRequestImages(req.images, model, limits);
+        const decodedBaseline = await decodeBaseline(baseline, model, limits);
+        const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
+        const result = await submit({ kind: 'explain', model: name, inputs, request: explainRequest });
+        return (result as Extract<typeof result, { kind: 'explain' }>).explanations;
+      });
       if (png) return reply.type('image/png').send(results[0]!.png);
       if (!req.batch) return { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
       return { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) };

@@ -1,7 +1,8 @@
 /**
- * Liveness (`/healthz`: the process answers) and readiness (`/readyz`: every model loaded and warm).
- * In black-box mode readiness says ready or not and nothing else: the models (hidden ones
- * included), the backend and its threads are the service's inside.
+ * Liveness (`/healthz`: the process answers) and readiness (`/readyz`: every model loaded and warm,
+ * heavy workers started; while shutting down it answers 503 GRADLAB_SHUTTING_DOWN, see
+ * src/http/work.ts). In black-box mode readiness says ready or not and nothing else: the models
+ * (hidden ones included), the backend and its threads are the service's inside.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../src/http/context.ts';
@@ -10,8 +11,10 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const { registry, backend } = ctx;
-    const status = registry.ready ? 'ready' : registry.state;
+    const { registry, backend, work } = ctx;
+    // Ready once every model is loaded and the heavy workers (when started) have loaded theirs.
+    const ready = registry.ready && work.state !== 'starting' && work.state !== 'failed';
+    const status = ready ? 'ready' : registry.ready ? (work.state === 'failed' ? 'failed' : 'loading') : registry.state;
     const body = ctx.config.mode === 'blackbox'
       ? { status }
       : {
@@ -22,6 +25,6 @@ export const healthRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
           models: registry.names(),
           ...(registry.failure ? { failure: registry.failure } : {}),
         };
-    return reply.status(registry.ready ? 200 : 503).send(body);
+    return reply.status(ready ? 200 : 503).send(body);
   });
 };

@@ -1,17 +1,17 @@
 /**
  * `POST /v1/models/:model/visualize`: activation maximisation for a class or a unit, from seeded
- * noise. Validates, calls the core, serialises the image as exact floats plus PNGs (or the PNG
+ * noise. Validates, runs the core as heavy work (src/http/work.ts), serialises the image as exact floats plus PNGs (or the PNG
  * alone for `Accept: image/png`).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { Deadline } from '../src/deadline.ts';
-import { visualize } from '../src/explain/visualize.ts';
 import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import type { AppContext } from '../src/http/context.ts';
 import { wantsPng } from '../src/http/accept.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { checkParams } from '../src/http/request-images.ts';
+import { clientGoneSignal } from '../src/http/sse.ts';
+import { visualizeCost } from '../src/work/cost.ts';
 import { tensorJson } from '../src/http/tensor-json.ts';
 import { ModelParams } from './schemas/common.ts';
 import { VisualizeParams } from './schemas/visualize.ts';
@@ -26,7 +26,11 @@ export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) 
       const params = checkParams<VisualizeParams>(VisualizeParams, request.body ?? {});
       checkSteps(ctx.config.limits, 'steps', params.steps);
       const { scale: requestedScale, position, encodingFormat, ...rest } = params;
-      const result = await visualize(model, { ...rest, ...(position ? { position: position as [number, number] } : {}) }, new Deadline(ctx.config.limits.requestTimeoutMs));
+      const visualizeRequest = { ...rest, ...(position ? { position: position as [number, number] } : {}) };
+      const result = await ctx.work.heavyWork(request, visualizeCost(visualizeRequest), clientGoneSignal(reply), async (submit) => {
+        const done = await submit({ kind: 'visualize', model: name, request: visualizeRequest });
+        return (done as Extract<typeof done, { kind: 'visualize' }>).visualization;
+      });
       const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
       const png = (image: Float32Array) => rgbToPng(inputToRgb(image, model.inputShape, model.manifest.input.range), scale);
       if (wantsPng(request)) return reply.type('image/png').send(await png(result.image));

@@ -2,16 +2,19 @@
  * gradlab's configuration: command-line flags override environment variables, which override
  * defaults. Validated once at start-up; a bad value stops the process with a message naming the
  * flag and the variable, never at the first request. The black-box options are declared with
- * black-box mode (src/blackbox/config.ts) and joined in here; parsing is src/options.ts.
+ * black-box mode (src/blackbox/config.ts), the work classes' with theirs (src/work/config.ts), and
+ * joined in here; parsing is src/options.ts.
  */
 import type { BatchingConfig } from './model/batcher.ts';
 import { BACKEND_CHOICES, NATIVE_CHOICES, type BackendChoice, type NativeMode } from './backend/index.ts';
 import { defaultThreadCount, MAX_WASM_THREADS } from './backend/threaded-wasm.ts';
 import { BLACKBOX_OPTIONS, blackboxConfig, type BlackboxConfig } from './blackbox/config.ts';
 import { ConfigError, readOptions, usageOf, type Option } from './options.ts';
+import { WORK_OPTIONS, workConfig, type WorkConfig } from './work/config.ts';
 
 export { ConfigError } from './options.ts';
 export type { BlackboxConfig } from './blackbox/config.ts';
+export type { WorkConfig } from './work/config.ts';
 
 export const MODES = ['whitebox', 'blackbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -55,6 +58,8 @@ export interface Config {
   limits: Limits;
   batching: BatchingConfig;
   blackbox: BlackboxConfig;
+  /** Work classes, the heavy executor, the cost limit and the shutdown drain (src/work/config.ts). */
+  work: WorkConfig;
 }
 
 const OPTIONS = {
@@ -80,6 +85,7 @@ const OPTIONS = {
   batching: { flag: '--batching', env: 'GRADLAB_BATCHING', describe: 'dynamic batching on|off (default on)' },
   batchMaxSize: { flag: '--batch-max-size', env: 'GRADLAB_BATCH_MAX_SIZE', describe: 'most images in one merged forward pass (default 32)' },
   batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
+  ...WORK_OPTIONS,
   ...BLACKBOX_OPTIONS,
 } satisfies Record<string, Option>;
 
@@ -116,6 +122,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   if (mode === 'whitebox' && blackbox.apiKeys.length > 0) {
     throw new ConfigError(`${where('apiKeys')} and ${where('apiKeysFile')}: API keys apply only in black-box mode (--mode blackbox)`);
   }
+  const maxSteps = int('maxSteps', 1000, 1, 1_000_000);
   return {
     port: int('port', 8080, 0, 65535),
     host: raw('host') ?? '0.0.0.0',
@@ -135,7 +142,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxFieldBytes: int('maxFieldBytes', base64Length(maxImageBytes), 16, 2 * 1024 * 1024 * 1024),
       maxRequestPixels: int('maxRequestPixels', 4 * 4096 * 4096, 1, 2 ** 40),
       requestTimeoutMs: int('requestTimeoutMs', 60_000, 100, 3_600_000),
-      maxSteps: int('maxSteps', 1000, 1, 1_000_000),
+      maxSteps,
       maxSequenceLength: int('maxSequenceLength', 1000, 1, 1_000_000),
     },
     batching: {
@@ -144,5 +151,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxWaitMs: int('batchMaxWaitMs', 2, 0, 10_000),
     },
     blackbox,
+    work: workConfig(options, maxSteps),
   };
 }

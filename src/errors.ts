@@ -19,10 +19,13 @@ export const ERROR_STATUS = {
   GRADLAB_UNSUPPORTED_OPERATION: 400,
   GRADLAB_TOO_LARGE: 413,
   GRADLAB_UNSUPPORTED_MEDIA_TYPE: 415,
+  GRADLAB_TOO_COSTLY: 400,
   GRADLAB_BUDGET_EXHAUSTED: 429,
   GRADLAB_RATE_LIMITED: 429,
   GRADLAB_NOT_READY: 503,
   GRADLAB_TIMEOUT: 503,
+  GRADLAB_OVERLOADED: 503,
+  GRADLAB_SHUTTING_DOWN: 503,
   GRADLAB_INTERNAL: 500,
 } as const;
 
@@ -57,6 +60,14 @@ export class GradlabError extends Error {
     this.statusCode = ERROR_STATUS[code];
     if (field !== undefined) this.field = field;
     if (hint !== undefined) this.hint = hint;
+  }
+}
+
+/** A refusal that may succeed later: answered with `Retry-After` (queue full, key over its share, shutdown). */
+export class RetryableError extends GradlabError {
+  constructor(code: ErrorCode, message: string, readonly retryAfterS: number) {
+    super(code, message);
+    this.name = 'RetryableError';
   }
 }
 

@@ -66,7 +66,7 @@ function explainChunkSize(model: ImageModel): number {
 
 /** Explains each image; one result per input, in order. */
 export async function explainImages(model: ImageModel, inputs: Float32Array[], request: ExplainRequest, deadline = Deadline.none()): Promise<Explanation[]> {
-  const ctx: MethodContext = { model, walk: layerWalk(model) };
+  const ctx: MethodContext = { model, walk: layerWalk(model), deadline };
   const { base, wrapper, options, score, attribute } = resolveMethod(request, ctx);
   const labels = model.manifest.labels;
 

@@ -31,6 +31,8 @@ export const IG_RULES = ['adaptive', 'uniform'] as const;
 export type IgRule = (typeof IG_RULES)[number];
 /** Path points evaluated in one batched call. */
 const CHUNK = 32;
+/** Called before each batched call: the request's deadline and cancellation (a throw is cleaned up by the caller's tidy). */
+type Step = () => void;
 
 /** Points of the straight path base + α·diff for the given α, as a batch. */
 function pathPoints(base: tf.Tensor3D, diff: tf.Tensor3D, alphas: number[]): tf.Tensor4D {
@@ -38,10 +40,11 @@ function pathPoints(base: tf.Tensor3D, diff: tf.Tensor3D, alphas: number[]): tf.
 }
 
 /** α_0 = 0 < α_1 < … < α_steps = 1, denser where the score changes fastest. */
-function adaptiveAlphas(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, steps: number): number[] {
+function adaptiveAlphas(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, steps: number, step: Step): number[] {
   const fine = 4 * steps;
   const values: number[] = [];
   for (let start = 0; start <= fine; start += CHUNK * 4) {
+    step();
     const alphas = Array.from({ length: Math.min(CHUNK * 4, fine + 1 - start) }, (_, k) => (start + k) / fine);
     const scores = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, alphas)), new Array(alphas.length).fill(target), score));
     values.push(...(scores.dataSync() as Float32Array));
@@ -75,9 +78,10 @@ function trapezoidWeights(alphas: number[]): number[] {
 }
 
 /** Gradients of the target score at path points α, one [H, W, C] tensor each (kept by the caller's scope). */
-function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[]): tf.Tensor3D[] {
+function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[], step: Step): tf.Tensor3D[] {
   const out: tf.Tensor3D[] = [];
   for (let start = 0; start < alphas.length; start += CHUNK) {
+    step();
     const a = alphas.slice(start, start + CHUNK);
     const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array(a.length).fill(target), score));
     out.push(...tf.unstack(grads).map((g) => g as tf.Tensor3D));
@@ -87,9 +91,10 @@ function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
 }
 
 /** The target score at path points α (forward passes only). */
-function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[]): number[] {
+function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[], step: Step): number[] {
   const values: number[] = [];
   for (let start = 0; start < alphas.length; start += CHUNK * 4) {
+    step();
     const a = alphas.slice(start, start + CHUNK * 4);
     const s = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, a)), new Array(a.length).fill(target), score));
     values.push(...(s.dataSync() as Float32Array));
@@ -104,21 +109,21 @@ function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, targe
  * the exact score difference f(α_{k+1}) − f(α_k); the intervals where they disagree most are
  * bisected, a few at a time, until the budget of steps + 1 gradient points is spent.
  */
-function refinedPath(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, steps: number): { alphas: number[]; grads: tf.Tensor3D[] } {
+function refinedPath(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, steps: number, step: Step): { alphas: number[]; grads: tf.Tensor3D[] } {
   const initial = Math.max(2, Math.ceil(steps / 2));
-  let alphas = adaptiveAlphas(model, base, diff, target, score, initial);
-  let grads = gradientsAt(model, base, diff, target, score, alphas);
+  let alphas = adaptiveAlphas(model, base, diff, target, score, initial, step);
+  let grads = gradientsAt(model, base, diff, target, score, alphas, step);
   let slopes = grads.map((g) => tf.tidy(() => tf.sum(tf.mul(g, diff)).dataSync()[0]!));
-  let values = scoresAt(model, base, diff, target, score, alphas);
+  let values = scoresAt(model, base, diff, target, score, alphas, step);
   let remaining = steps + 1 - alphas.length;
   while (remaining > 0) {
     const errors = alphas.slice(1).map((a, k) => ({ k, error: Math.abs(((a - alphas[k]!) * (slopes[k]! + slopes[k + 1]!)) / 2 - (values[k + 1]! - values[k]!)) }));
     errors.sort((p, q) => q.error - p.error);
     const split = errors.slice(0, Math.min(remaining, 8)).map((e) => e.k).sort((p, q) => p - q);
     const mids = split.map((k) => (alphas[k]! + alphas[k + 1]!) / 2);
-    const newGrads = gradientsAt(model, base, diff, target, score, mids);
+    const newGrads = gradientsAt(model, base, diff, target, score, mids, step);
     const newSlopes = newGrads.map((g) => tf.tidy(() => tf.sum(tf.mul(g, diff)).dataSync()[0]!));
-    const newValues = scoresAt(model, base, diff, target, score, mids);
+    const newValues = scoresAt(model, base, diff, target, score, mids, step);
     const merged = [...alphas.map((a, k) => ({ a, g: grads[k]!, s: slopes[k]!, v: values[k]! })), ...mids.map((a, k) => ({ a, g: newGrads[k]!, s: newSlopes[k]!, v: newValues[k]! }))];
     merged.sort((p, q) => p.a - q.a);
     alphas = merged.map((m) => m.a);
@@ -135,8 +140,9 @@ function baselineImage(model: ImageModel, baseline: MethodOptions['baseline'], [
   return (baseline ? tf.tensor3d(baseline, [h!, w!, c!]) : tf.fill([h!, w!, c!], model.manifest.input.range[0])) as tf.Tensor3D;
 }
 
-export const integratedGradients: AttributionMethod = ({ model }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
+export const integratedGradients: AttributionMethod = ({ model, deadline }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
   const [n, h, w, c] = x.shape;
+  const step: Step = () => deadline?.check();
   const base = baselineImage(model, baseline, [h, w, c]);
   const maps: tf.Tensor3D[] = [];
   for (let i = 0; i < n; i++) {
@@ -146,10 +152,10 @@ export const integratedGradients: AttributionMethod = ({ model }, x, { targets, 
     maps.push(
       tf.tidy(() => {
         const { alphas, grads } = rule === 'adaptive'
-          ? refinedPath(model, base, diff, targets[i]!, score, steps)
+          ? refinedPath(model, base, diff, targets[i]!, score, steps, step)
           : (() => {
               const a = Array.from({ length: steps + 1 }, (_, k) => k / steps);
-              return { alphas: a, grads: gradientsAt(model, base, diff, targets[i]!, score, a) };
+              return { alphas: a, grads: gradientsAt(model, base, diff, targets[i]!, score, a, step) };
             })();
         const weights = trapezoidWeights(alphas);
         const average = tf.addN(grads.map((g, k) => tf.mul(g, weights[k]!)));

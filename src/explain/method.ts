@@ -5,6 +5,7 @@
  * takes and costs is declared in its spec (spec.ts).
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { LayerWalk } from './layer-walk.ts';
 import type { ScoreKind } from './score.ts';
@@ -13,6 +14,8 @@ export interface MethodContext {
   model: ImageModel;
   /** Present for sequential Layers models; guided backprop and Grad-CAM need it. */
   walk: LayerWalk | undefined;
+  /** The request's time limit and cancellation: long methods check it at every step (IG's path chunks, SmoothGrad's samples). */
+  deadline?: Deadline;
 }
 
 export interface MethodOptions {

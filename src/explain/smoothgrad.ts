@@ -22,6 +22,8 @@ export function smoothgrad(base: AttributionMethod, { samples, noise, seed }: Sm
     const sigma = noise * (hi - lo);
     let sum: tf.Tensor4D | undefined;
     for (let s = 0; s < samples; s++) {
+      // A throw here leaves the running sum to the caller's tidy.
+      ctx.deadline?.check();
       const previous = sum;
       // Each sample's intermediates are freed at once; only the running sum survives.
       sum = tf.tidy(() => {

@@ -3,7 +3,7 @@
  * It never listens (`server.ts` does): tests build it and use `inject` or supertest.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
 import type { BackendInfo } from '../backend/index.ts';
@@ -22,6 +22,7 @@ import { errorHandler, handleNotFound } from './error-handler.ts';
 import { Metrics } from './metrics.ts';
 import { busboyLimits } from './multipart-body.ts';
 import type { AppModelRegistry } from './model-registry.ts';
+import { clientLeft, installWorkClasses, WorkRuntime } from './work.ts';
 
 export interface AppOptions {
   config: Config;
@@ -38,6 +39,13 @@ function routeLabel(url: string | undefined): string {
   return url ?? 'unmatched';
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The work classes and heavy executor: the server starts the executor and drains it on SIGTERM. */
+    work: WorkRuntime;
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, registry, backend } = options;
   const onError = errorHandler(config.limits, config.mode === 'blackbox');
@@ -52,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
     // Errors Fastify raises before routing (a URL that does not decode) get gradlab's answer too.
     frameworkErrors: (err, request, reply) => onError(err, request, reply),
+    // While closing, requests get gradlab's own 503 GRADLAB_SHUTTING_DOWN (work.ts), not Fastify's.
+    return503OnClosing: false,
   });
 
   if (options.onRoute) {
@@ -61,7 +71,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const metrics = new Metrics();
   registry.observeBatches(metrics.observeBatch);
-  const ctx: AppContext = { config, registry, backend, metrics };
+  const work = new WorkRuntime(config, () => registry.list(), (name) => registry.get(name), metrics);
+  const ctx: AppContext = { config, registry, backend, metrics, work };
+  app.decorate('work', work);
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -70,12 +82,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // whose answers show nothing of the service's inside.
     if (config.mode === 'whitebox') void reply.header('server-timing', `app;dur=${reply.elapsedTime.toFixed(2)}`);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Each request is counted once: when its answer is sent, or when its client leaves first (status
+  // 499, nginx's "client closed request": no server fault, and no answer was sent).
+  const counted = new WeakSet<object>();
+  const count = (request: FastifyRequest, status: string, seconds: number) => {
+    if (counted.has(request)) return;
+    counted.add(request);
     const route = routeLabel(request.routeOptions.url);
     const model = (request.params as { model?: string } | undefined)?.model;
     const modelLabel = model && registry.has(model) ? model : '';
-    metrics.requests.inc({ method: request.method, route, model: modelLabel, status: String(reply.statusCode) });
-    metrics.latency.observe({ method: request.method, route, model: modelLabel }, reply.elapsedTime / 1000);
+    metrics.requests.inc({ method: request.method, route, model: modelLabel, status });
+    metrics.latency.observe({ method: request.method, route, model: modelLabel }, seconds);
+  };
+  app.addHook('onResponse', async (request, reply) => count(request, clientLeft.has(request) ? '499' : String(reply.statusCode), reply.elapsedTime / 1000));
+  app.addHook('onRequest', async (request, reply) => {
+    const started = Date.now();
+    // Fastify runs no onResponse for an answer that could not be written to a closed connection.
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      clientLeft.add(request);
+      count(request, '499', (Date.now() - started) / 1000);
+    });
   });
 
   // Only JSON and multipart carry images; anything else is a 415, not a string body.
@@ -87,6 +114,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // limit as JSON and to the field limits; busboy's own limits sit just above ours.
   app.decorate('requestLimits', config.limits);
   await app.register(multipart, { limits: busboyLimits(config.limits), throwFileSizeLimit: true });
+
+  installWorkClasses(app, work);
 
   // Keys, rate limits and budgets hook in before the routes they guard are registered.
   if (config.mode === 'blackbox') ctx.blackbox = await installBlackbox(app, config, registry);
@@ -105,6 +134,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(scoreRoutes, ctx);
   }
 
-  app.addHook('onClose', async () => registry.dispose());
+  app.addHook('onClose', async () => {
+    await work.close();
+    registry.dispose();
+  });
   return app;
 }

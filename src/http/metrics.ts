@@ -1,11 +1,13 @@
 /**
  * Prometheus metrics for one app instance (its own prom-client Registry, so that several apps in
  * one test process do not collide): requests by route/model/status, request latency, inference
- * time and batch sizes per model, tfjs memory, and the process defaults.
+ * time and batch sizes per model, tfjs memory, the work classes' queues (depth, running, wait,
+ * refusals) and the process defaults (event loop delay among them).
  */
 import * as tf from '@tensorflow/tfjs';
 import client from 'prom-client';
 import type { BatchObservation } from '../model/batcher.ts';
+import type { AdmissionObserver, RejectReason } from '../work/admission.ts';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -15,6 +17,10 @@ export class Metrics {
   readonly batchSize: client.Histogram<'model'>;
   readonly imagesClassified: client.Counter<'model'>;
   readonly attackSteps: client.Counter<'model' | 'method'>;
+  readonly queued: client.Gauge<'class'>;
+  readonly running: client.Gauge<'class'>;
+  readonly queueWait: client.Histogram<'class'>;
+  readonly rejections: client.Counter<'class' | 'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -58,6 +64,21 @@ export class Metrics {
       labelNames: ['model', 'method'],
       registers,
     });
+    this.queued = new client.Gauge({ name: 'gradlab_work_queued', help: 'Requests waiting for a slot, by work class (cheap, heavy)', labelNames: ['class'], registers });
+    this.running = new client.Gauge({ name: 'gradlab_work_running', help: 'Requests holding a slot, by work class', labelNames: ['class'], registers });
+    this.queueWait = new client.Histogram({
+      name: 'gradlab_work_queue_wait_seconds',
+      help: 'Time a request waited for its slot, by work class',
+      labelNames: ['class'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.rejections = new client.Counter({
+      name: 'gradlab_work_rejected_total',
+      help: 'Requests refused before any work, by work class and reason (queue-full, queue-wait, key-share, shutdown)',
+      labelNames: ['class', 'reason'],
+      registers,
+    });
     new client.Gauge({
       name: 'gradlab_tfjs_tensors',
       help: 'Live tfjs tensors (tf.memory().numTensors)',
@@ -75,6 +96,16 @@ export class Metrics {
       },
     });
   }
+
+  /** The work classes' observer. */
+  readonly admission: AdmissionObserver = {
+    depth: (workClass: string, queued: number, running: number) => {
+      this.queued.set({ class: workClass }, queued);
+      this.running.set({ class: workClass }, running);
+    },
+    waited: (workClass: string, seconds: number) => this.queueWait.observe({ class: workClass }, seconds),
+    rejected: (workClass: string, reason: RejectReason) => this.rejections.inc({ class: workClass, reason }),
+  };
 
   /** The dynamic batcher's observer. */
   observeBatch = (o: BatchObservation): void => {

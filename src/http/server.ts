@@ -1,7 +1,9 @@
 /**
  * The one place that listens: reads the configuration, chooses the backend, starts answering
- * (health at once, `/readyz` 503 until every model is warm), loads the models, and shuts down
- * gracefully on SIGTERM/SIGINT. Run with `npm start` (add flags after `--`).
+ * (health at once, `/readyz` 503 until every model is warm and the heavy workers have loaded
+ * theirs), loads the models, and shuts down gracefully on SIGTERM/SIGINT: new requests get 503
+ * GRADLAB_SHUTTING_DOWN, work in flight may finish for `--drain-ms`, then is stopped (its requests
+ * and event streams end with that error), and the process exits 0. Run with `npm start`.
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, usage } from '../config.ts';
@@ -66,10 +68,14 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down: finishing requests in flight');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const { drainMs } = config.work;
+    app.log.info({ signal, drainMs }, `shutting down: refusing new requests, finishing requests in flight (up to ${drainMs} ms)`);
+    // Past the drain, stopped work and closing take seconds at most; a hang still ends the process.
+    const force = setTimeout(() => process.exit(1), drainMs + 15_000);
     force.unref();
+    await app.work.drain(drainMs);
     await app.close();
+    app.log.info('shut down');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -79,6 +85,8 @@ async function main(): Promise<void> {
   try {
     const started = Date.now();
     await registry.loadAll();
+    await app.work.start();
+    app.log.info({ heavy: app.work.executor.description }, `heavy work runs ${app.work.executor.description === 'in-process' ? 'in the main thread' : `in ${app.work.executor.slots} worker thread${app.work.executor.slots > 1 ? 's' : ''}`}`);
     const images = registry.list().length;
     const sequences = registry.listSequences().length;
     app.log.info(
