@@ -5,6 +5,7 @@
  * All tensors are batches [N, H, W, C]; ε is per batch (one number), in the model's value units.
  */
 import * as tf from '@tensorflow/tfjs';
+import { seededNormal } from '../model/seeded-noise.ts';
 
 export const NORMS = ['linf', 'l2'] as const;
 export type NormName = (typeof NORMS)[number];
@@ -55,7 +56,7 @@ export const l2: Norm = {
     // Uniform in the ball: a Gaussian direction, radius ε·u^(1/d).
     const [n, h, w, c] = x0.shape;
     const d = h * w * c;
-    const direction = tf.randomNormal(x0.shape, 0, 1, 'float32', seed) as tf.Tensor4D;
+    const direction = seededNormal(x0.shape, 0, 1, seed) as tf.Tensor4D;
     const unit = tf.div(direction, tf.maximum(l2PerImage(direction), 1e-12));
     const radius = tf.mul(tf.pow(tf.randomUniform([n, 1, 1, 1], 0, 1, 'float32', seed + 1), 1 / d), epsilon);
     return tf.add(x0, tf.mul(unit, radius)) as tf.Tensor4D;

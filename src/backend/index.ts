@@ -108,7 +108,19 @@ export interface BackendOptions {
  * Selects the backend once per process. An explicit choice that cannot be honoured throws with
  * the reason; `auto` falls through the list and records why each step was skipped.
  */
+/**
+ * tfjs' cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js … install our
+ * node backend" on its first tensor, once per process (every test file that compares against cpu,
+ * every `--backend cpu` server). gradlab chooses backends itself and logs why (see `skipped`), so
+ * the banner's advice is noise at best; it is switched off on the backend instance, nothing else.
+ */
+function quietCpuBanner(): void {
+  const cpu = tf.engine().findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
 export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+  quietCpuBanner();
   const wasmOptions = { ...options, threads: options.threads ?? defaultThreadCount() };
   if (current && (choice === 'auto' || choice === current.name)) return current;
   const skipped: string[] = [];

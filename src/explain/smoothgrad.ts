@@ -6,6 +6,7 @@
  * attribution of x, so the wrapped method's convergence check does not apply to it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { seededNormal } from '../model/seeded-noise.ts';
 import type { AttributionMethod } from './method.ts';
 import { defineWrapper } from './spec.ts';
 
@@ -27,7 +28,7 @@ export function smoothgrad(base: AttributionMethod, { samples, noise, seed }: Sm
       const previous = sum;
       // Each sample's intermediates are freed at once; only the running sum survives.
       sum = tf.tidy(() => {
-        const noisy = tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', seed + s * 7919)) as tf.Tensor4D;
+        const noisy = tf.add(x, seededNormal(x.shape, 0, sigma, seed + s * 7919)) as tf.Tensor4D;
         const map = base(ctx, noisy, options);
         return (previous ? tf.add(previous, map) : map) as tf.Tensor4D;
       });

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import request from 'supertest';
@@ -70,4 +72,11 @@ test('explanations and attacks agree on the wasm and cpu backends', async (t) =>
     const tolerance = 1e-4;
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) / scale < tolerance, `${method}[${i}]: wasm ${v} vs cpu ${b[i]}`));
   }
+});
+
+test("tfjs' cpu backend does not print its 'install our node backend' banner in gradlab's processes", () => {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/cpu-first-tensor.ts', import.meta.url))], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), '3');
+  assert.doesNotMatch(child.stdout + child.stderr, /looks like you are running TensorFlow\.js in Node/);
 });
