@@ -89,7 +89,7 @@ export async function evalBlackbox(): Promise<void> {
 
   const rows = reports.map((r) => {
     const s = r.summary;
-    const settings = r.settings as Record<string, unknown>;
+    const settings = r.settings;
     const what =
       r.attack === 'substitute'
         ? `${settings.architecture} substitute, ${settings.craft} ε = ${settings.epsilon}, L∞`

@@ -33,7 +33,7 @@ parentPort!.on('message', async (job: WorkerJob) => {
   const t0 = performance.now();
   let out: Float32Array;
   if (job.work === 'gradient') {
-    const map = tf.tidy(() => gradient({ model: model!, walk: undefined }, model!.batchTensor(job.images), { targets: job.targets, score: 'logprob' }));
+    const map = tf.tidy(() => gradient({ model: model, walk: undefined }, model.batchTensor(job.images), { targets: job.targets, score: 'logprob' }));
     out = map.dataSync() as Float32Array;
     map.dispose();
   } else {

@@ -92,7 +92,7 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
           const dist = l2!.dataSync();
           const improved: number[] = [];
           for (let i = 0; i < n; i++) {
-            if (criterion.isAdversarial(pred[i]!, i)) {
+            if (criterion.isAdversarial(pred[i], i)) {
               succeeded[i] = true;
               if (dist[i]! < bestL2[i]!) {
                 bestL2[i] = dist[i]!;
@@ -102,12 +102,12 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
           }
           if (improved.length) {
             const mask = tf.tensor4d(Array.from({ length: n }, (_, i) => (improved.includes(i) ? 1 : 0)), [n, 1, 1, 1]);
-            const next = tf.tidy(() => tf.add(tf.mul(x!, mask), tf.mul(best, tf.sub(1, mask))) as tf.Tensor4D);
+            const next = tf.tidy(() => tf.add(tf.mul(x, mask), tf.mul(best, tf.sub(1, mask))) as tf.Tensor4D);
             best.dispose();
             mask.dispose();
             best = next;
           }
-          x!.dispose();
+          x.dispose();
           predicted!.dispose();
           l2!.dispose();
           o.onStep?.({ step: iterations, steps: total, loss, predicted: Array.from(pred) });

@@ -36,7 +36,7 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
   const labels = criterion.classes;
   const classes = model.manifest.labels.length;
   // The candidate classes per image: the most likely others at the start.
-  const ranked = tf.tidy(() => tf.topk(model.logits(x0), Math.min(classes, o.candidates + 1)).indices.arraySync() as number[][]);
+  const ranked = tf.tidy(() => tf.topk(model.logits(x0), Math.min(classes, o.candidates + 1)).indices.arraySync());
   const candidates = ranked.map((row, i) => row.filter((k) => k !== labels[i]).slice(0, o.candidates));
   const k = candidates[0]!.length;
   let total = tf.zerosLike(x0) as tf.Tensor4D;

@@ -53,8 +53,8 @@ export class ConvBatchNormFold {
       const biasIn = b && this.conv.getConfig().useBias !== false ? b : tf.zeros(factor.shape);
       return [tf.mul(w!, perOutput), tf.add(tf.mul(biasIn, factor), shift)];
     });
-    this.kernel = tf.keep(kernel!);
-    this.bias = tf.keep(bias!);
+    this.kernel = tf.keep(kernel);
+    this.bias = tf.keep(bias);
     this.sourceData = data;
   }
 

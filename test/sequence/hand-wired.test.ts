@@ -109,7 +109,7 @@ test('rnn-sum: the output after each step is the sum so far (exact on integers, 
 test('rnn-compare: says whether the first total is larger, at every step', async (t) => {
   const model = await load(t, 'rnn-compare');
   const random = seededRandom('compare');
-  let sawBoth = [false, false];
+  const sawBoth = [false, false];
   for (let trial = 0; trial < 30; trial++) {
     const len = 1 + randomInt(random, 200);
     const pairs = Array.from({ length: len }, () => [randomInt(random, 21) - 10, randomInt(random, 21) - 10]);
