@@ -54,7 +54,7 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
         const x = perturbed(total);
         // Replicate each image once per candidate: row i*k + j is image i against candidate j.
         const tiled = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, 1, 1, 1]), [n * k, h, w, c]) as tf.Tensor4D;
-        const own = labels.flatMap((y) => new Array(k).fill(y));
+        const own = labels.flatMap((y) => new Array<number>(k).fill(y));
         const other = candidates.flat();
         const otherMask = tf.oneHot(tf.tensor1d(other, 'int32'), classes);
         const ownMask = tf.oneHot(tf.tensor1d(own, 'int32'), classes);
