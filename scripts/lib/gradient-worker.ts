@@ -23,7 +23,7 @@ export interface WorkerJob {
 
 const models = new Map<string, ImageModel>();
 
-parentPort!.on('message', async (job: WorkerJob) => {
+async function answer(job: WorkerJob): Promise<void> {
   await initBackend('wasm');
   let model = models.get(job.dir);
   if (!model) {
@@ -41,4 +41,12 @@ parentPort!.on('message', async (job: WorkerJob) => {
     out = new Float32Array(report.runs[0]!.results.flatMap((r) => Array.from(r.adversarial.image)));
   }
   parentPort!.postMessage({ ms: performance.now() - t0, out }, [out.buffer as ArrayBuffer]);
+}
+
+// A failed job is rethrown as an uncaught exception, which the parent sees as the worker's
+// 'error' event (what bench-workers' ask() waits on), rather than left as a floating rejection.
+parentPort!.on('message', (job: WorkerJob) => {
+  answer(job).catch((err: unknown) => setImmediate(() => {
+    throw err;
+  }));
 });
