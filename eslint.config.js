@@ -1,12 +1,17 @@
 /**
- * ESLint (flat config): typescript-eslint's type-checked recommended rules over src/, routes/,
- * scripts/, test/ and bin/. `npm run lint` runs it, formatting rules included (@stylistic); `.ci/run` runs `npm run lint`.
+ * ESLint (flat config) for the whole repository, formatting included: ESLint's and
+ * typescript-eslint's type-checked recommended rules on the TypeScript in src/, routes/, scripts/
+ * and test/, the untyped ones on the plain JavaScript (bin/, docker/, this file), and
+ * @stylistic's formatting rules in neostandard's (Fastify's) flavour with semicolons. Not Prettier:
+ * it reflows the long lines and would push files over the 250-line budget.
+ * `npm run lint` runs it; so does `.ci/run`. `npx eslint --fix <files>` applies the formatting.
  */
 import js from '@eslint/js';
 import stylistic from '@stylistic/eslint-plugin';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['node_modules/**', 'out/**', 'data/**', 'native/build/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
