@@ -157,13 +157,13 @@ const onlyAt = process.argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
 for (const c of CASES.filter((k) => !ONLY || ONLY.includes(k.kernel))) {
   await tf.setBackend('wasm');
-  const gradlab = timeKernel(tf.getKernel(c.kernel, 'wasm')!.kernelFunc, c);
+  const gradlab = timeKernel(tf.getKernel(c.kernel, 'wasm').kernelFunc, c);
   const stock = stockWasmKernel(c.kernel);
   const stockMs = stock ? timeKernel(stock, c) : undefined;
   let cpuMs: number | undefined;
   if (!stockMs) {
     await tf.setBackend('cpu');
-    cpuMs = timeKernel(tf.getKernel(c.kernel, 'cpu')!.kernelFunc, c);
+    cpuMs = timeKernel(tf.getKernel(c.kernel, 'cpu').kernelFunc, c);
   }
   const best = stockMs ?? cpuMs!;
   console.log(`| ${c.kernel} | ${c.label} | ${fmt(stockMs)} | ${fmt(cpuMs)} | ${fmt(gradlab)} | ${(best / gradlab).toFixed(1)}x |`);

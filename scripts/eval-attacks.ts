@@ -106,18 +106,15 @@ export async function evalAttacks(): Promise<void> {
     const fgsm = await attackAll(model, images, labels, { method: 'fgsm', epsilons: FGSM_EPSILONS });
     const eps = PGD_EPSILON[shipped.name]!;
     const pgd = (await attackAll(model, images, labels, { method: 'pgd', epsilon: eps, steps: 40, stepSize: 0.01, randomStart: true, seed: 1 }))[0]!;
-    let targetedSuccess = 0;
-    {
-      const targets = labels.map((l) => (l + 1) % 10);
-      let hits = 0;
-      for (let t = 0; t < 10; t++) {
-        const idx = targets.map((x, i) => (x === t ? i : -1)).filter((i) => i >= 0);
-        if (!idx.length) continue;
-        const run = (await attackAll(model, idx.map((i) => images[i]!), idx.map((i) => labels[i]!), { method: 'pgd', epsilon: eps, steps: 40, stepSize: 0.01, randomStart: true, seed: 1, target: t }))[0]!;
-        hits += run.results.filter((r) => r.success).length;
-      }
-      targetedSuccess = hits / count;
+    const targets = labels.map((l) => (l + 1) % 10);
+    let targetedHits = 0;
+    for (let t = 0; t < 10; t++) {
+      const idx = targets.map((x, i) => (x === t ? i : -1)).filter((i) => i >= 0);
+      if (!idx.length) continue;
+      const run = (await attackAll(model, idx.map((i) => images[i]!), idx.map((i) => labels[i]!), { method: 'pgd', epsilon: eps, steps: 40, stepSize: 0.01, randomStart: true, seed: 1, target: t }))[0]!;
+      targetedHits += run.results.filter((r) => r.success).length;
     }
+    const targetedSuccess = targetedHits / count;
     const cw = (await attackAll(model, images.slice(0, CW_IMAGES), labels.slice(0, CW_IMAGES), { method: 'cw' }))[0]!;
     const cwSuccess = cw.results.filter((r) => r.success);
     const deepfool = (await attackAll(model, images, labels, { method: 'deepfool', norm: 'l2' }))[0]!;

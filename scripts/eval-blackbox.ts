@@ -89,15 +89,16 @@ export async function evalBlackbox(): Promise<void> {
 
   const rows = reports.map((r) => {
     const s = r.summary;
-    const settings = r.settings as Record<string, unknown>;
+    // Settings are numbers and names as the client recorded them; print them as they are.
+    const setting = (key: string): string => String(r.settings[key]);
     const what =
       r.attack === 'substitute'
-        ? `${settings.architecture} substitute, ${settings.craft} ε = ${settings.epsilon}, L∞`
+        ? `${setting('architecture')} substitute, ${setting('craft')} ε = ${setting('epsilon')}, L∞`
         : r.attack === 'hopskipjump'
-          ? `L2, ≤ ${settings.maxQueries} queries/image`
+          ? `L2, ≤ ${setting('maxQueries')} queries/image`
           : r.attack === 'simba'
-            ? `SimBA-${String(settings.basis).toUpperCase()}, step ε = ${settings.epsilon}, ≤ ${settings.maxQueries} queries`
-            : `L∞ ε = ${settings.epsilon}, p_init ${settings.pInit}, ≤ ${settings.maxQueries} queries`;
+            ? `SimBA-${setting('basis').toUpperCase()}, step ε = ${setting('epsilon')}, ≤ ${setting('maxQueries')} queries`
+            : `L∞ ε = ${setting('epsilon')}, p_init ${setting('pInit')}, ≤ ${setting('maxQueries')} queries`;
     const success =
       r.attack === 'substitute'
         ? `${pct(s.successRate)} transfer; ${pct(s.misclassifiedRate)} misclassified`

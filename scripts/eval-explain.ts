@@ -48,7 +48,7 @@ function randomiseLayer(layer: tf.layers.Layer, seed: number): void {
   const weights = layer.getWeights();
   if (weights.length === 0) return;
   const fresh = weights.map((w, i) => {
-    const fanIn = w.shape.length > 1 ? w.shape.slice(0, -1).reduce((a, b) => a * b, 1) : w.shape[0]!;
+    const fanIn = w.shape.length > 1 ? w.shape.slice(0, -1).reduce((a, b) => a * b, 1) : w.shape[0];
     return tf.randomNormal(w.shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 31 + i);
   });
   layer.setWeights(fresh);

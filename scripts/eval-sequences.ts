@@ -63,7 +63,7 @@ function handWiredExactness(parity: SequenceModel, sum: SequenceModel, compare: 
     const xs = Float32Array.from({ length: len }, () => randomInt(random, 2001) - 1000);
     const [u] = sum.run([{ values: xs, length: len, width: 1, display: [] }]);
     let s = 0;
-    xs.forEach((x, t) => { if (u!.outputs[t] !== (s += x)) sumWrong++; });
+    for (let t = 0; t < len; t++) if (u!.outputs[t] !== (s += xs[t]!)) sumWrong++;
     const pairs = Float32Array.from({ length: 2 * len }, () => randomInt(random, 21) - 10);
     const [c] = compare.run([{ values: pairs, length: len, width: 2, display: [] }]);
     let d = 0;
@@ -96,7 +96,10 @@ function ngramBaselines(vocab: string[], train: string, heldOut: string): { unig
   const rowTotals = new Float64Array(V).fill(V);
   tr.forEach((c, i) => {
     uni[c]! += 1;
-    if (i > 0) { bi[tr[i - 1]! * V + c]! += 1; rowTotals[tr[i - 1]!]! += 1; }
+    if (i > 0) {
+      bi[tr[i - 1]! * V + c]! += 1;
+      rowTotals[tr[i - 1]!]! += 1;
+    }
   });
   const uniTotal = uni.reduce((a, b) => a + b, 0);
   // Same characters as the model scores: every held-out character after the first (the model's
@@ -161,7 +164,9 @@ function gradientTable(trained?: SequenceModel): void {
     const logs = new Array<number>(T).fill(0);
     for (const seed of seeds) {
       const n = hiddenGradientNorms(make(seed));
-      n.forEach((v, t) => { logs[t]! += Math.log10(v / n[T - 1]!) / seeds.length; });
+      n.forEach((v, t) => {
+        logs[t]! += Math.log10(v / n[T - 1]!) / seeds.length;
+      });
     }
     return [name, ...steps.map((t) => `${(10 ** logs[t - 1]!).toExponential(1)}`)];
   });

@@ -93,9 +93,9 @@ function parseOptions(argv: string[]): Options {
       backend: { type: 'string' },
     },
   });
-  const name = positionals[0];
-  if (positionals.length !== 1 || !(name in RECIPES)) usage(`expected one dataset name, got ${JSON.stringify(positionals)}`);
-  const recipe = RECIPES[name];
+  const [name] = positionals;
+  const recipe = name !== undefined && Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
+  if (positionals.length !== 1 || name === undefined || recipe === undefined) usage(`expected one dataset name, got ${JSON.stringify(positionals)}`);
   const int = (flag: string, raw: string | undefined, fallback: number, min: number): number => {
     if (raw === undefined) return fallback;
     const v = Number(raw);
@@ -151,13 +151,13 @@ function architectureSummary(model: tf.LayersModel): string {
     const c = layer.getConfig() as Record<string, unknown>;
     switch (layer.getClassName()) {
       case 'Conv2D':
-        return `conv${(c.kernelSize as number[]).join('x')}(${c.filters})-${c.activation}`;
+        return `conv${(c.kernelSize as number[]).join('x')}(${String(c.filters)})-${String(c.activation)}`;
       case 'MaxPooling2D':
         return `maxpool${(c.poolSize as number[])[0]}`;
       case 'Dense':
-        return `dense(${c.units})-${c.activation}`;
+        return `dense(${String(c.units)})-${String(c.activation)}`;
       case 'Dropout':
-        return `dropout ${c.rate}`;
+        return `dropout ${String(c.rate)}`;
       default:
         return layer.getClassName().toLowerCase();
     }
@@ -181,7 +181,7 @@ function copyAugmented(set: ImageSet, from: number, dst: Float32Array, to: numbe
       let sx = x - dx;
       if (sx < 0 || sx >= w) continue;
       if (flip) sx = w - 1 - sx;
-      dst[out + y * w + x] = set.images[src + sy * w + sx];
+      dst[out + y * w + x] = set.images[src + sy * w + sx]!;
     }
   }
 }
@@ -204,7 +204,7 @@ function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, pixels: Float
       return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, classes), logits) as tf.Scalar;
     }, true) as tf.Scalar;
   });
-  const stats = { loss: loss.dataSync()[0], correct: correctTensor!.dataSync()[0] };
+  const stats = { loss: loss.dataSync()[0]!, correct: correctTensor!.dataSync()[0]! };
   loss.dispose();
   correctTensor!.dispose();
   return stats;
@@ -247,12 +247,12 @@ async function train(model: tf.LayersModel, data: ImageSet, classes: number, opt
       const n = Math.min(opts.batchSize, data.count - b * opts.batchSize);
       const labels = new Int32Array(n);
       for (let i = 0; i < n; i++) {
-        const from = order[b * opts.batchSize + i];
+        const from = order[b * opts.batchSize + i]!;
         const dx = opts.shift ? randomInt(random, 2 * opts.shift + 1) - opts.shift : 0;
         const dy = opts.shift ? randomInt(random, 2 * opts.shift + 1) - opts.shift : 0;
         const flip = opts.flip && random() < 0.5;
         copyAugmented(data, from, pixels, i, dx, dy, flip);
-        labels[i] = data.labels[from];
+        labels[i] = data.labels[from]!;
       }
       setLearningRate(optimizer, opts.lr, step++, totalSteps);
       const stats = trainStep(model, optimizer, pixels.subarray(0, n * size), labels, classes);
@@ -275,7 +275,7 @@ async function train(model: tf.LayersModel, data: ImageSet, classes: number, opt
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const recipe = RECIPES[opts.name];
+  const recipe = RECIPES[opts.name]!; // parseOptions accepted only a recipe's name
   const backend = await initBackend(opts.backend);
   console.log(`backend: ${backend.name} (${backend.package})` +
     (backend.customKernels.length ? `, custom kernels: ${backend.customKernels.join(', ')}` : ''));

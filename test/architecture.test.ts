@@ -44,7 +44,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   // The attack client reaches its target over HTTP only; the rest is for its substitute network.
   'src/client': ['src/backend', 'src/datasets', 'src/images', 'src/model', 'src/attacks'],
   'src/http': [...CORE, 'routes'],
-  'routes': [...CORE, 'src/http'],
+  routes: [...CORE, 'src/http'],
 };
 
 const FASTIFY = /^(fastify|@fastify\/.*)$/;

@@ -73,7 +73,9 @@ test('black-box mode serves a subset of the documented routes', async () => {
 /** The literal values a schema allows (TypeBox unions of literals, OpenAPI enums), sorted; undefined if open. */
 function allowedValues(schema: Record<string, unknown>): string[] | undefined {
   if (Array.isArray(schema.enum)) return [...(schema.enum as string[])].sort();
-  if (schema.const !== undefined) return [String(schema.const)];
+  // A literal (TypeBox) or const (OpenAPI) is a string, number or boolean.
+  const literal = schema.const as string | number | boolean | undefined;
+  if (literal !== undefined) return [String(literal)];
   const options = (schema.anyOf ?? schema.oneOf) as Record<string, unknown>[] | undefined;
   if (!options) return undefined;
   const values = options.map(allowedValues);

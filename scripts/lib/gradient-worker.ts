@@ -23,7 +23,7 @@ export interface WorkerJob {
 
 const models = new Map<string, ImageModel>();
 
-parentPort!.on('message', async (job: WorkerJob) => {
+async function answer(job: WorkerJob): Promise<void> {
   await initBackend('wasm');
   let model = models.get(job.dir);
   if (!model) {
@@ -33,7 +33,7 @@ parentPort!.on('message', async (job: WorkerJob) => {
   const t0 = performance.now();
   let out: Float32Array;
   if (job.work === 'gradient') {
-    const map = tf.tidy(() => gradient({ model: model!, walk: undefined }, model!.batchTensor(job.images), { targets: job.targets, score: 'logprob' }));
+    const map = tf.tidy(() => gradient({ model: model, walk: undefined }, model.batchTensor(job.images), { targets: job.targets, score: 'logprob' }));
     out = map.dataSync() as Float32Array;
     map.dispose();
   } else {
@@ -41,4 +41,12 @@ parentPort!.on('message', async (job: WorkerJob) => {
     out = new Float32Array(report.runs[0]!.results.flatMap((r) => Array.from(r.adversarial.image)));
   }
   parentPort!.postMessage({ ms: performance.now() - t0, out }, [out.buffer as ArrayBuffer]);
+}
+
+// A failed job is rethrown as an uncaught exception, which the parent sees as the worker's
+// 'error' event (what bench-workers' ask() waits on), rather than left as a floating rejection.
+parentPort!.on('message', (job: WorkerJob) => {
+  answer(job).catch((err: unknown) => setImmediate(() => {
+    throw err;
+  }));
 });

@@ -136,7 +136,7 @@ export function pooledSpamMetrics(net: tf.LayersModel, index: Map<string, number
       const out = tf.tidy(() => (net.predict(tf.tensor2d(flat, [members.length, len])) as tf.Tensor).argMax(-1));
       const arg = out.dataSync();
       out.dispose();
-      members.forEach((m, j) => { predicted[m] = arg[j]!; });
+      for (const [j, m] of members.entries()) predicted[m] = arg[j]!;
     }
   }
   return binaryMetrics(predicted, mails.map((m) => m.label));

@@ -70,7 +70,7 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
           o.deadline.check();
           iterations++;
           let loss = 0;
-          const [nw, nm, nv, x, predicted, l2] = tf.tidy(() => {
+          const [nw, nm, nv, x, predicted, l2] = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor4D, tf.Tensor1D, tf.Tensor1D] => {
             const { value, grad } = lossAndGrad(w);
             loss = value.dataSync()[0]! / n;
             // Adam (β1 0.9, β2 0.999), bias-corrected.
@@ -80,16 +80,16 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
             const vHat = tf.div(v1, 1 - 0.999 ** step);
             const w1 = tf.sub(w, tf.mul(o.learningRate, tf.div(mHat, tf.add(tf.sqrt(vHat), 1e-8))));
             const x1 = toImage(w1);
-            return [w1, m1, v1, x1, tf.argMax(model.logits(x1), 1), tf.sqrt(tf.sum(tf.square(tf.sub(x1, x0)), [1, 2, 3]))];
+            return [w1, m1, v1, x1, tf.argMax(model.logits(x1), 1), tf.sqrt(tf.sum(tf.square(tf.sub(x1, x0)), [1, 2, 3])) as tf.Tensor1D];
           });
           w.dispose();
           m.dispose();
           v.dispose();
-          w = nw!;
-          m = nm!;
-          v = nv!;
-          const pred = predicted!.dataSync();
-          const dist = l2!.dataSync();
+          w = nw;
+          m = nm;
+          v = nv;
+          const pred = predicted.dataSync();
+          const dist = l2.dataSync();
           const improved: number[] = [];
           for (let i = 0; i < n; i++) {
             if (criterion.isAdversarial(pred[i]!, i)) {
@@ -102,14 +102,14 @@ export async function carliniWagnerL2(model: ImageModel, x0: tf.Tensor4D, criter
           }
           if (improved.length) {
             const mask = tf.tensor4d(Array.from({ length: n }, (_, i) => (improved.includes(i) ? 1 : 0)), [n, 1, 1, 1]);
-            const next = tf.tidy(() => tf.add(tf.mul(x!, mask), tf.mul(best, tf.sub(1, mask))) as tf.Tensor4D);
+            const next = tf.tidy(() => tf.add(tf.mul(x, mask), tf.mul(best, tf.sub(1, mask))) as tf.Tensor4D);
             best.dispose();
             mask.dispose();
             best = next;
           }
-          x!.dispose();
-          predicted!.dispose();
-          l2!.dispose();
+          x.dispose();
+          predicted.dispose();
+          l2.dispose();
           o.onStep?.({ step: iterations, steps: total, loss, predicted: Array.from(pred) });
           await nextTick();
         }

@@ -10,10 +10,12 @@ export interface Criterion {
   targeted: boolean;
   /** Per image: the true label (untargeted) or the target class (targeted). */
   classes: number[];
+  // Function properties, not methods: criteria are plain objects whose functions use no `this`,
+  // so `criterion.loss` may be passed on by itself.
   /** Per-image loss [N] to maximise, from logits [N, K]. */
-  loss(logits: tf.Tensor2D): tf.Tensor1D;
+  loss: (logits: tf.Tensor2D) => tf.Tensor1D;
   /** Whether each image's predicted class counts as adversarial. */
-  isAdversarial(predicted: number, index: number): boolean;
+  isAdversarial: (predicted: number, index: number) => boolean;
 }
 
 function logProbOf(logits: tf.Tensor2D, classes: number[]): tf.Tensor1D {

@@ -36,7 +36,7 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
   const labels = criterion.classes;
   const classes = model.manifest.labels.length;
   // The candidate classes per image: the most likely others at the start.
-  const ranked = tf.tidy(() => tf.topk(model.logits(x0), Math.min(classes, o.candidates + 1)).indices.arraySync() as number[][]);
+  const ranked = tf.tidy(() => tf.topk(model.logits(x0), Math.min(classes, o.candidates + 1)).indices.arraySync());
   const candidates = ranked.map((row, i) => row.filter((k) => k !== labels[i]).slice(0, o.candidates));
   const k = candidates[0]!.length;
   let total = tf.zerosLike(x0) as tf.Tensor4D;
@@ -54,7 +54,7 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
         const x = perturbed(total);
         // Replicate each image once per candidate: row i*k + j is image i against candidate j.
         const tiled = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, 1, 1, 1]), [n * k, h, w, c]) as tf.Tensor4D;
-        const own = labels.flatMap((y) => new Array(k).fill(y));
+        const own = labels.flatMap((y) => new Array<number>(k).fill(y));
         const other = candidates.flat();
         const otherMask = tf.oneHot(tf.tensor1d(other, 'int32'), classes);
         const ownMask = tf.oneHot(tf.tensor1d(own, 'int32'), classes);

@@ -43,7 +43,7 @@ export const nextTick = () => new Promise<void>((resolve) => setImmediate(resolv
 
 export async function gradientDescent(model: ImageModel, x0: tf.Tensor4D, criterion: Criterion, o: DescentOptions): Promise<tf.Tensor4D> {
   const [lo, hi] = o.bounds;
-  let x = tf.tidy(() => (o.randomStart ? tf.clipByValue(o.norm.randomStart(x0, o.epsilon, o.seed), lo, hi) : tf.clone(x0)) as tf.Tensor4D);
+  let x = tf.tidy(() => (o.randomStart ? tf.clipByValue(o.norm.randomStart(x0, o.epsilon, o.seed), lo, hi) : tf.clone(x0)));
   let velocity: tf.Tensor4D | undefined = o.momentum > 0 ? tf.zerosLike(x0) : undefined;
   const lossAndGrad = tf.valueAndGrad((input: tf.Tensor) => tf.sum(criterion.loss(model.logits(input as tf.Tensor4D))) as tf.Scalar);
   try {

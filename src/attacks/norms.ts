@@ -28,7 +28,7 @@ export interface Norm {
  * exactly that small, so FGSM-style steps built on `tf.sign` silently did nothing.
  */
 export function exactSign<T extends tf.Tensor>(x: T): T {
-  return tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')) as T;
+  return tf.sub<T>(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32'));
 }
 
 /** Per-image L2 norm, shaped [N, 1, 1, 1] for broadcasting. */

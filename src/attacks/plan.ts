@@ -109,7 +109,7 @@ function checkEpsilons(model: ImageModel, spec: AnyAttackSpec, request: AttackRe
 function resolveParams(spec: AnyAttackSpec, request: AttackRequest, norm: NormName, epsilon: number | undefined, options: PlanOptions): ParamValues {
   const given = request as unknown as Record<string, ParamValue | undefined>;
   const params: ParamValues = {};
-  for (const [name, param] of Object.entries(spec.params) as [string, ParamSpec][]) params[name] = given[name] ?? defaultOf(param, norm, epsilon);
+  for (const [name, param] of Object.entries<ParamSpec>(spec.params)) params[name] = given[name] ?? defaultOf(param, norm, epsilon);
   const { maxSteps } = options;
   const cost = iterationCost(spec, params);
   if (maxSteps === undefined || cost <= maxSteps) return params;
@@ -127,7 +127,7 @@ function resolveParams(spec: AnyAttackSpec, request: AttackRequest, norm: NormNa
 
 /** Validates an attack request once and returns what `runAttack` needs (400s name the field). */
 export function prepareAttack(model: ImageModel, request: AttackRequest, options: PlanOptions): AttackPlan {
-  if (!isAttackMethod(request.method)) throw badParameter('method', `'${request.method}' is not an attack (one of: ${ATTACK_METHODS.join(', ')})`);
+  if (!isAttackMethod(request.method)) throw badParameter('method', `'${String(request.method)}' is not an attack (one of: ${ATTACK_METHODS.join(', ')})`);
   const spec = ATTACK_SPECS[request.method];
   const norm = request.norm ?? spec.defaultNorm;
   if (!spec.norms.includes(norm)) throw badParameter('norm', `'${norm}' is not supported by ${spec.name} (supported: ${spec.norms.join(', ')})`);

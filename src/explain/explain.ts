@@ -94,15 +94,15 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
       return [map, ...(convergence ? convergence.measure(ctx, x, map, chunkOptions) : [])];
     });
     try {
-      const data = map!.dataSync() as Float32Array;
+      const data = map.dataSync() as Float32Array;
       const size = data.length / count;
       const measuredData = measured.map((t) => t.dataSync());
       for (let k = 0; k < count; k++) {
-        maps.push({ data: data.slice(k * size, (k + 1) * size), shape: map!.shape.slice(1) });
+        maps.push({ data: data.slice(k * size, (k + 1) * size), shape: map.shape.slice(1) });
         completeness.push(convergence?.report(measuredData.map((values) => values[k]!)));
       }
     } finally {
-      map!.dispose();
+      map.dispose();
       measured.forEach((t) => t.dispose());
     }
   }

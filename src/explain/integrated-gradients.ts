@@ -137,7 +137,7 @@ function refinedPath(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
 
 /** The baseline image [H, W, C]: the one given, or every pixel at the range minimum (black). */
 function baselineImage(model: ImageModel, baseline: MethodOptions['baseline'], [h, w, c]: number[]): tf.Tensor3D {
-  return (baseline ? tf.tensor3d(baseline, [h!, w!, c!]) : tf.fill([h!, w!, c!], model.manifest.input.range[0])) as tf.Tensor3D;
+  return (baseline ? tf.tensor3d(baseline, [h!, w!, c!]) : tf.fill([h!, w!, c!], model.manifest.input.range[0]));
 }
 
 export const integratedGradients: AttributionMethod = ({ model, deadline }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {

@@ -117,7 +117,7 @@ export class LayerWalk {
         const dilation = config.dilationRate as number | [number, number];
         z = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, config.padding as 'same' | 'valid', 'NHWC', dilation);
       } else {
-        z = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+        z = tf.matMul(x, kernel as tf.Tensor2D);
       }
       if (bias && config.useBias !== false) z = tf.add(z, bias);
       if (activationName(layer) === 'relu') return relu(z);

@@ -98,7 +98,7 @@ function translate(err: FastifyError, limits: ErrorContext['limits']): Translate
   if (err.validation) {
     const field = fieldFromValidation(err);
     const first = err.validation[0];
-    const what = first?.params && typeof (first.params as Record<string, unknown>).additionalProperty === 'string'
+    const what = first?.params && typeof (first.params).additionalProperty === 'string'
       ? 'is not a known field'
       : first?.message ?? 'is invalid';
     const where = err.validationContext ?? 'body';

@@ -45,7 +45,7 @@ export class ConvBatchNormFold {
     if (this.kernel && data.length === this.sourceData.length && data.every((d, i) => d === this.sourceData[i])) return;
     this.dispose();
     // Computed outside any caller's gradient tape and tidy, and kept.
-    const [kernel, bias] = tf.tidy(() => {
+    const [kernel, bias] = tf.tidy((): [tf.Tensor, tf.Tensor] => {
       const [w, b] = this.conv.getWeights();
       const { factor, shift } = batchNormAffine(this.bn, 4)!;
       // Conv2D kernels are [KH, KW, Cin, Cout], depthwise [KH, KW, C, multiplier]: output channel c·M + m.
@@ -53,8 +53,8 @@ export class ConvBatchNormFold {
       const biasIn = b && this.conv.getConfig().useBias !== false ? b : tf.zeros(factor.shape);
       return [tf.mul(w!, perOutput), tf.add(tf.mul(biasIn, factor), shift)];
     });
-    this.kernel = tf.keep(kernel!);
-    this.bias = tf.keep(bias!);
+    this.kernel = tf.keep(kernel);
+    this.bias = tf.keep(bias);
     this.sourceData = data;
   }
 

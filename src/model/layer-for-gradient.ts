@@ -83,7 +83,7 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
     const units = kernel!.shape[1]!;
     // Dense on [..., features] acts on the last axis: as one matMul over the flattened leading axes.
     const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
-    let z: tf.Tensor = tf.matMul(flat as tf.Tensor2D, kernel as tf.Tensor2D);
+    let z: tf.Tensor = tf.matMul(flat, kernel as tf.Tensor2D);
     if (bias && config.useBias !== false) z = tf.add(z, bias);
     if (x.rank > 2) z = tf.reshape(z, [...x.shape.slice(0, -1), units]);
     return applyActivation(layer, z, relu);

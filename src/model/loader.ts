@@ -18,7 +18,7 @@ async function readJsonFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot be read (${(err as Error).message})`);
+    throw new Error(`${file}: cannot be read (${(err as Error).message})`, { cause: err });
   }
   try {
     return JSON.parse(text);
@@ -47,7 +47,7 @@ function checkAgreement(model: ImageModel, manifestFile: string): void {
   const declared = declaredInputShape(model.net);
   const want = model.manifest.input.shape;
   if (declared && declared.length === 3 && declared.some((d, i) => d !== null && d !== -1 && d !== want[i])) {
-    throw new ManifestError(manifestFile, 'input.shape', `is [${want}] but the network takes [${declared}]`);
+    throw new ManifestError(manifestFile, 'input.shape', `is [${want.join(',')}] but the network takes [${declared.join(',')}]`);
   }
   const probe = tf.tidy(() => model.logits(tf.zeros([1, ...want]) as tf.Tensor4D));
   const classes = probe.shape[1];

@@ -73,7 +73,7 @@ export function checkModelName(m: Json, fail: FailField): void {
 export function checkProvenance(m: Json, fail: FailField): void {
   if (m.provenance === undefined) return;
   if (!isObject(m.provenance)) fail('provenance', 'must be an object');
-  const p = m.provenance as Json;
+  const p = m.provenance;
   for (const key of ['dataset', 'split', 'trainedBy'] as const) {
     if (typeof p[key] !== 'string') fail(`provenance.${key}`, 'must be a string');
   }
@@ -85,7 +85,7 @@ export function parseImageManifest(raw: unknown, file: string): ImageModelManife
     throw new ManifestError(file, field, problem);
   };
   if (!isObject(raw)) fail('(root)', 'must be a JSON object');
-  const m = raw as Json;
+  const m = raw;
   checkModelName(m, fail);
   if (m.kind !== 'image-classifier') fail('kind', `must be 'image-classifier' (got ${JSON.stringify(m.kind)})`);
   const format = m.format ?? 'layers';
@@ -95,10 +95,10 @@ export function parseImageManifest(raw: unknown, file: string): ImageModelManife
   if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l) => typeof l === 'string')) {
     fail('labels', 'must be an array of at least two strings');
   }
-  const labels = m.labels as string[];
+  const labels = m.labels;
   if (new Set(labels).size !== labels.length) fail('labels', 'must not repeat a label');
   if (!isObject(m.input)) fail('input', 'must be an object with shape and range');
-  const input = m.input as Json;
+  const input = m.input;
   const shape = input.shape;
   if (
     !Array.isArray(shape) ||
@@ -130,11 +130,11 @@ export function parseImageManifest(raw: unknown, file: string): ImageModelManife
     name: m.name as string,
     kind: 'image-classifier',
     ...(typeof m.description === 'string' ? { description: m.description } : {}),
-    format: format as 'layers' | 'graph',
-    model: model as string,
+    format,
+    model,
     labels,
     input: { shape: shape as [number, number, number], range: range as [number, number] },
-    output: output as 'logits' | 'probabilities',
+    output,
     ...(typeof m.preprocessing === 'string' ? { preprocessing: m.preprocessing } : {}),
     ...(m.provenance ? { provenance: m.provenance as Provenance } : {}),
   };

@@ -52,7 +52,7 @@ export async function findModelFolders(dir: string): Promise<string[]> {
   try {
     entries = await readdir(dir);
   } catch (err) {
-    throw new Error(`models directory '${dir}' cannot be read (${(err as Error).message})`);
+    throw new Error(`models directory '${dir}' cannot be read (${(err as Error).message})`, { cause: err });
   }
   const folders: string[] = [];
   for (const entry of entries.sort()) {

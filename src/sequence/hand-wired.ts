@@ -70,7 +70,7 @@ export function parseHandWiredWeights(raw: unknown, inputSize: number, file: str
   return {
     hiddenUnits: w.hiddenUnits as UnitType,
     outputUnits: w.outputUnits as UnitType,
-    ...(names ? { hiddenNames: names as string[] } : {}),
+    ...(names ? { hiddenNames: names } : {}),
     W_xh: matrix(w.W_xh, hidden, inputSize, 'W_xh', file),
     W_hh: w.W_hh === undefined ? zeroMatrix(hidden, hidden) : matrix(w.W_hh, hidden, hidden, 'W_hh', file),
     W_yh: w.W_yh === undefined ? zeroMatrix(hidden, outputs) : matrix(w.W_yh, hidden, outputs, 'W_yh', file),

@@ -53,7 +53,7 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
     throw new ManifestError(file, field, problem);
   };
   if (!isObject(raw)) fail('(root)', 'must be a JSON object');
-  const m = raw as Json;
+  const m = raw;
   checkModelName(m, fail);
   if (m.kind !== 'sequence') fail('kind', `must be 'sequence' (got ${JSON.stringify(m.kind)})`);
   if (!(SEQUENCE_TASKS as readonly unknown[]).includes(m.task)) fail('task', `must be one of ${SEQUENCE_TASKS.join(', ')}`);
@@ -61,7 +61,7 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
   const model = m.model ?? (m.format === 'layers' ? 'model.json' : 'weights.json');
   if (typeof model !== 'string' || model.length === 0) fail('model', 'must be a path string');
   if (!isObject(m.input)) fail('input', 'must be an object with type and encoding');
-  const input = m.input as Json;
+  const input = m.input;
   if (!(SEQUENCE_INPUT_TYPES as readonly unknown[]).includes(input.type)) {
     fail('input.type', `must be one of ${SEQUENCE_INPUT_TYPES.join(', ')}`);
   }
@@ -91,7 +91,7 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
     if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l) => typeof l === 'string')) {
       fail('labels', 'must be an array of at least two strings for a classifier');
     }
-    if (new Set(m.labels as string[]).size !== (m.labels as string[]).length) fail('labels', 'must not repeat a label');
+    if (new Set(m.labels).size !== (m.labels).length) fail('labels', 'must not repeat a label');
   } else if (m.labels !== undefined) fail('labels', `is only for classifiers (task is '${m.task}')`);
   if (m.task === 'language-model' && !text) fail('task', "'language-model' needs characters or words input");
   if (m.format === 'hand-wired' && (typeof m.construction !== 'string' || m.construction.length === 0)) {
@@ -105,17 +105,17 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
     kind: 'sequence',
     ...(typeof m.description === 'string' ? { description: m.description } : {}),
     task: m.task as SequenceTask,
-    format: m.format as 'hand-wired' | 'layers',
-    model: model as string,
+    format: m.format,
+    model: model,
     input: {
       type: input.type as SequenceInputType,
-      encoding: encoding as SequenceInputSpec['encoding'],
+      encoding: encoding,
       ...(vocab !== undefined ? { vocabulary: vocab as string[] | string } : {}),
       ...(typeof input.unknown === 'string' ? { unknown: input.unknown } : {}),
       ...(typeof input.lowercase === 'boolean' ? { lowercase: input.lowercase } : {}),
       ...(typeof input.context === 'string' ? { context: input.context } : {}),
     },
-    ...(m.labels ? { labels: m.labels as string[] } : {}),
+    ...(m.labels ? { labels: m.labels } : {}),
     ...(typeof m.construction === 'string' ? { construction: m.construction } : {}),
     ...(m.provenance ? { provenance: m.provenance as Provenance } : {}),
   };

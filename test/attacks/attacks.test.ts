@@ -79,7 +79,7 @@ test('epsilons answer a robustness curve: success never falls as ε grows (PGD, 
   const report = await runAttack(model, images, { method: 'bim', epsilons: [0.01, 0.05, 0.2, 0.5], steps: 10 });
   assert.deepEqual(report.runs.map((r) => r.epsilon), [0.01, 0.05, 0.2, 0.5]);
   const rates = report.runs.map((r) => r.successRate);
-  for (let i = 1; i < rates.length; i++) assert.ok(rates[i]! >= rates[i - 1]!, `success rates ${rates}`);
+  for (let i = 1; i < rates.length; i++) assert.ok(rates[i]! >= rates[i - 1]!, `success rates ${rates.join(',')}`);
   assert.ok(report.runs.every((r) => Math.abs(r.robustAccuracy + r.successRate - 1) < 1e-9), 'untargeted with predicted labels: robust = 1 − success');
   model.dispose();
 });
@@ -184,7 +184,7 @@ test('minimization attacks run once for a curve and are judged at every ε; fixe
       });
     }
     const rates = report.runs.map((r) => r.successRate);
-    assert.ok(rates[0]! < rates.at(-1)!, `${request.method}: success grows with ε (${rates})`);
+    assert.ok(rates[0]! < rates.at(-1)!, `${request.method}: success grows with ε (${rates.join(',')})`);
   }
   const { plan, calls } = counted({ method: 'bim', epsilons: [0.1, 0.2, 0.3], steps: 3 });
   await runPlan(model, images, plan);

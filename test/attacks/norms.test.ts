@@ -15,7 +15,7 @@ const read = (f: () => tf.Tensor) => {
   return values;
 };
 const close = (actual: number[], expected: number[], tolerance = 1e-6) =>
-  assert.ok(actual.length === expected.length && actual.every((v, i) => Math.abs(v - expected[i]!) <= tolerance), `${actual} ≉ ${expected}`);
+  assert.ok(actual.length === expected.length && actual.every((v, i) => Math.abs(v - expected[i]!) <= tolerance), `${actual.join(',')} ≉ ${expected.join(',')}`);
 
 test('exactSign keeps the sign of tiny values (the wasm Sign kernel rounds them to 0)', () => {
   close(read(() => exactSign(tf.tensor1d([6.8e-9, -1e-12, 0, 3]))), [1, -1, 0, 1]);
@@ -55,7 +55,7 @@ test('randomStart lands inside the ε-ball, depends on the seed only', () => {
     assert.deepEqual(first, again, `${norm.name}: same seed, same start`);
     assert.notDeepEqual(first, other, `${norm.name}: another seed, another start`);
     const sizes = read(() => norm.distance(x0, norm.randomStart(x0, 0.25, 7)));
-    assert.ok(sizes.every((s) => s > 0 && s <= 0.25 + 1e-6), `${norm.name}: ${sizes}`);
+    assert.ok(sizes.every((s) => s > 0 && s <= 0.25 + 1e-6), `${norm.name}: ${sizes.join(',')}`);
   }
   x0.dispose();
 });

@@ -86,6 +86,6 @@ test('max steps: defaults over the limit are scaled down to fit; without a limit
   const before = tf.memory().numTensors;
   const report = await runAttack(model, images, plan);
   assert.equal(tf.memory().numTensors, before);
-  assert.ok(report.runs[0]!.results.every((r) => r.iterations === 10), `${report.runs[0]!.results.map((r) => r.iterations)}`);
+  assert.ok(report.runs[0]!.results.every((r) => r.iterations === 10), report.runs[0]!.results.map((r) => r.iterations).join(','));
   model.dispose();
 });

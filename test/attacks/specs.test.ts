@@ -19,7 +19,7 @@ test('every parameter has a description, a default of its type inside its bounds
     const spec = ATTACK_SPECS[method];
     for (const norm of spec.norms) {
       const epsilon = spec.kind === 'fixed-epsilon' ? 0.3 : undefined;
-      for (const [name, param] of Object.entries(spec.params) as [string, ParamSpec][]) {
+      for (const [name, param] of Object.entries<ParamSpec>(spec.params)) {
         const where = `${method}.${name} (${norm})`;
         assert.ok(param.description.length > 5, `${where}: description`);
         const value = defaultOf(param, norm, epsilon);
@@ -57,6 +57,6 @@ test('what each method declares (the behaviour users rely on)', () => {
   assert.deepEqual(parametersByName().get('restarts')!.methods, ['pgd']);
   assert.deepEqual(parametersByName().get('stepSize')!.methods, ['fgsm', 'bim', 'pgd', 'mifgsm']);
   const pgd = ATTACK_SPECS.pgd.params;
-  assert.deepEqual([defaultOf(pgd.steps, 'linf', 0.3), defaultOf(pgd.stepSize, 'linf', 0.3), defaultOf(pgd.randomStart, 'linf', 0.3)], [40, 0.01, true]);
-  assert.deepEqual([defaultOf(pgd.steps, 'l2', 2), defaultOf(pgd.stepSize, 'l2', 2)], [50, 0.05]);
+  assert.deepEqual([defaultOf(pgd.steps!, 'linf', 0.3), defaultOf(pgd.stepSize!, 'linf', 0.3), defaultOf(pgd.randomStart!, 'linf', 0.3)], [40, 0.01, true]);
+  assert.deepEqual([defaultOf(pgd.steps!, 'l2', 2), defaultOf(pgd.stepSize!, 'l2', 2)], [50, 0.05]);
 });

@@ -7,13 +7,13 @@ type Reply = { status: number; body: unknown; headers?: Record<string, string> }
 
 /** A fetch that answers the model description, then the scripted classify replies in order. */
 function scripted(replies: Reply[], seen: { url: string; body?: unknown; headers?: unknown }[] = []): typeof fetch {
-  return (async (url: string, init?: RequestInit) => {
+  return ((url: string, init?: RequestInit) => {
     seen.push({ url, ...(init?.body ? { body: JSON.parse(init.body as string) } : {}), headers: init?.headers });
     if (!init?.method) {
-      return new Response(JSON.stringify({ name: 'm', labels: ['a', 'b', 'c', 'd'], input: { shape: [2, 2, 1] } }), { status: 200, headers: { 'x-budget-remaining': '10' } });
+      return Promise.resolve(new Response(JSON.stringify({ name: 'm', labels: ['a', 'b', 'c', 'd'], input: { shape: [2, 2, 1] } }), { status: 200, headers: { 'x-budget-remaining': '10' } }));
     }
     const r = replies.shift()!;
-    return new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers ?? {} });
+    return Promise.resolve(new Response(JSON.stringify(r.body), { status: r.status, headers: r.headers ?? {} }));
   }) as typeof fetch;
 }
 
@@ -72,6 +72,6 @@ test('refusals become OracleErrors with the server message', async () => {
   const fetcher = scripted([{ status: 400, body: { error: { code: 'GRADLAB_BAD_PIXELS', message: 'wrong shape' } } }]);
   const oracle = await HttpOracle.connect({ url: 'http://x/v1/models/m/classify', fetch: fetcher });
   await assert.rejects(oracle.classify([image()]), (err: Error) => err instanceof OracleError && /400 GRADLAB_BAD_PIXELS wrong shape/.test(err.message));
-  const unauthorised = (async () => new Response(JSON.stringify({ error: { code: 'GRADLAB_UNAUTHORIZED', message: 'the API key is not valid' } }), { status: 401 })) as unknown as typeof fetch;
+  const unauthorised = (() => Promise.resolve(new Response(JSON.stringify({ error: { code: 'GRADLAB_UNAUTHORIZED', message: 'the API key is not valid' } }), { status: 401 }))) as unknown as typeof fetch;
   await assert.rejects(HttpOracle.connect({ url: 'http://x/v1/models/m/classify', fetch: unauthorised }), /401 the API key is not valid/);
 });

@@ -42,8 +42,8 @@ test('mnist: the split is the same on every call, and another seed gives another
 test('mnist: train and test are disjoint and together cover every digit once', () => {
   const { trainSource, testSource } = shared();
   const seen = new Uint8Array(10000);
-  for (const i of trainSource) seen[i]++;
-  for (const i of testSource) seen[i]++;
+  for (const i of trainSource) seen[i]!++;
+  for (const i of testSource) seen[i]!++;
   assert.ok(seen.every((n) => n === 1));
 });
 
@@ -51,7 +51,7 @@ test('mnist: every image is the package digit its source index names', () => {
   const { all } = loadMnistAll();
   const { test: held, testSource } = shared();
   for (const i of [0, 1, 999, 1999]) {
-    const from = testSource[i];
+    const from = testSource[i]!;
     assert.equal(held.labels[i], all.labels[from]);
     assert.deepEqual(held.images.subarray(i * PIXELS, (i + 1) * PIXELS), all.images.subarray(from * PIXELS, (from + 1) * PIXELS));
   }
@@ -80,11 +80,11 @@ test('mnist: each class is split 80/20 and appears throughout the shuffled test 
   const trainCounts = labelCounts(train, 10);
   const testCounts = labelCounts(held, 10);
   for (let d = 0; d < 10; d++) {
-    const fraction = testCounts[d] / (testCounts[d] + trainCounts[d]);
+    const fraction = testCounts[d]! / (testCounts[d]! + trainCounts[d]!);
     assert.ok(Math.abs(fraction - 0.2) < 0.001, `class ${d}: test fraction ${fraction}`);
-    assert.ok(testCounts[d] >= 150, `class ${d}: only ${testCounts[d]} test images`);
+    assert.ok(testCounts[d]! >= 150, `class ${d}: only ${testCounts[d]} test images`);
   }
   // The first 1,000 test images (the shipped-model check) hold every class.
   const firstThousand = labelCounts({ ...held, labels: held.labels.subarray(0, 1000), count: 1000 }, 10);
-  assert.ok(firstThousand.every((n) => n >= 50), `first 1000 per class: ${firstThousand}`);
+  assert.ok(firstThousand.every((n) => n >= 50), `first 1000 per class: ${firstThousand.join(',')}`);
 });

@@ -75,10 +75,10 @@ test('on a functional chain, the graph route equals the layer walk', async () =>
     guidedBackprop({ model, walk }, x, options),
     scoreGradient((input) => model.logitsFromOutput(graph.run(input, guidedRelu)), x, options.targets, options.score),
   ]);
-  const a = await viaWalk!.data();
-  const b = await viaGraph!.data();
+  const a = await viaWalk.data();
+  const b = await viaGraph.data();
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * Math.max(1, Math.abs(a[i]!)), `element ${i}: ${a[i]} vs ${b[i]}`);
-  tf.dispose([viaWalk!, viaGraph!, x]);
+  tf.dispose([viaWalk, viaGraph, x]);
   model.dispose();
 });
 

@@ -79,7 +79,7 @@ test('integrated gradients are complete within 1% at 64 steps and report it', as
   for (const seed of [1, 2, 3]) {
     const [ig] = await explainImages(model, [image8(seed)], { method: 'integrated-gradients', target: 0, steps: 64 });
     assert.ok(ig!.completeness, 'completeness is reported');
-    const { attributionSum, scoreDifference, relativeError } = ig!.completeness!;
+    const { attributionSum, scoreDifference, relativeError } = ig!.completeness;
     assert.ok(relativeError < 0.01, `seed ${seed}: sum ${attributionSum} vs difference ${scoreDifference}`);
   }
   const baseline = new Float32Array(64).fill(0.5);

@@ -43,5 +43,5 @@ export async function on(backend: string, compute: () => import('@tensorflow/tfj
   const data = await out.data();
   out.dispose();
   assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
-  return data as ArrayLike<number>;
+  return data;
 }

@@ -89,8 +89,8 @@ for (const spec of MODELS) {
     const x = tf.tensor4d(values(3 * spec.shape.reduce((a, b) => a * b, 1), 7), [3, ...spec.shape]);
     const before = tf.memory().numTensors;
     const [expected, actual] = tf.tidy(() => [net.predict(x) as tf.Tensor, runner.run(x)]);
-    assert.ok(maxRelativeError(await actual!.data(), await expected!.data()) <= TOLERANCE);
-    tf.dispose([expected!, actual!]);
+    assert.ok(maxRelativeError(await actual.data(), await expected.data()) <= TOLERANCE);
+    tf.dispose([expected, actual]);
     assert.equal(tf.memory().numTensors, before);
     x.dispose();
     net.dispose();
@@ -107,7 +107,7 @@ for (const spec of MODELS) {
       const before = tf.memory().numTensors;
       const profile = await tf.profile(() => tf.grad(loss)(x));
       const kernels = profile.kernels.map((k) => k.name);
-      tf.dispose(profile.result as tf.Tensor);
+      tf.dispose(profile.result);
       const g = tf.grad(loss)(x);
       const data = await g.data();
       g.dispose();
@@ -182,14 +182,14 @@ test('conv -> batch norm runs as one conv with folded weights, refolded when a w
   // Per call, nothing of the batch norms is computed any more: no rsqrt of the variances, and
   // one multiply per ReLU-free path fewer.
   const profile = await tf.profile(() => runner.run(x));
-  tf.dispose(profile.result as tf.Tensor);
+  tf.dispose(profile.result);
   assert.ok(!profile.kernels.some((k) => k.name === 'Rsqrt'), 'the batch norms were folded');
   // Changing a batch-norm variable (as training or setWeights does) refolds on the next call.
   const bn = net.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
   bn.setWeights(bn.getWeights().map((w, i) => tf.add(w, 0.25 * (i + 1))));
   const [expected, actual] = tf.tidy(() => [net.predict(x) as tf.Tensor, runner.run(x)]);
-  assert.ok(maxRelativeError(await actual!.data(), await expected!.data()) <= TOLERANCE);
-  tf.dispose([expected!, actual!, x]);
+  assert.ok(maxRelativeError(await actual.data(), await expected.data()) <= TOLERANCE);
+  tf.dispose([expected, actual, x]);
   runner.dispose();
   net.dispose();
 });

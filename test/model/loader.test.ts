@@ -40,16 +40,16 @@ test('http:// URLs load the manifest, model.json and weights over HTTP', async (
   const fixture = await writeFixtureModel('remote');
   t.after(fixture.cleanup);
   const requested: string[] = [];
-  const server = createServer(async (req, res) => {
-    requested.push(req.url ?? '');
-    try {
-      if (!req.url?.startsWith('/models/remote/')) throw new Error('not found');
-      const body = await readFile(path.join(fixture.dir, path.basename(req.url)));
-      res.writeHead(200, { 'content-type': req.url?.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
+  const server = createServer((req, res) => {
+    const url = req.url ?? '';
+    requested.push(url);
+    // A path outside the model folder, a missing file or a failed answer: 404.
+    (url.startsWith('/models/remote/') ? readFile(path.join(fixture.dir, path.basename(url))) : Promise.reject(new Error('not found')))
+      .then((body) => {
+        res.writeHead(200, { 'content-type': url.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+        res.end(body);
+      })
+      .catch(() => res.writeHead(404).end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());

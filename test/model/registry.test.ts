@@ -33,8 +33,11 @@ test('folders of another kind load through the injected loader', async (t) => {
     batching,
     sequenceModels: {
       isModelDir: async (dir) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).kind === 'sequence',
-      loadFromDir: async (dir) => ({ name: path.basename(dir), source: dir, kind: 'sequence', warmUp: () => events.push('warm'), dispose: () => events.push('dispose') }),
-      checkDir: async (dir) => void events.push(`check ${path.basename(dir)}`),
+      loadFromDir: (dir) => Promise.resolve({ name: path.basename(dir), source: dir, kind: 'sequence', warmUp: () => events.push('warm'), dispose: () => events.push('dispose') }),
+      checkDir: (dir) => {
+        events.push(`check ${path.basename(dir)}`);
+        return Promise.resolve();
+      },
     },
   });
   assert.equal(await registry.checkManifests(), 2);

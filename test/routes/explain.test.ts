@@ -68,11 +68,11 @@ test('interleaved guided and plain requests give exactly what they give alone', 
   const aloneGuidedOther = (await send('guided-backprop', other)).body.map.data;
   assert.notDeepEqual(aloneGuided, alonePlain);
   const mixed = await Promise.all([send('gradient'), send('guided-backprop'), send('gradient'), send('guided-backprop', other), send('gradient'), send('guided-gradcam')]);
-  assert.deepEqual(mixed[0]!.body.map.data, alonePlain);
-  assert.deepEqual(mixed[1]!.body.map.data, aloneGuided);
-  assert.deepEqual(mixed[2]!.body.map.data, alonePlain);
-  assert.deepEqual(mixed[3]!.body.map.data, aloneGuidedOther);
-  assert.deepEqual(mixed[4]!.body.map.data, alonePlain);
+  assert.deepEqual(mixed[0].body.map.data, alonePlain);
+  assert.deepEqual(mixed[1].body.map.data, aloneGuided);
+  assert.deepEqual(mixed[2].body.map.data, alonePlain);
+  assert.deepEqual(mixed[3].body.map.data, aloneGuidedOther);
+  assert.deepEqual(mixed[4].body.map.data, alonePlain);
   const plainAfter = (await send('gradient')).body.map.data;
   assert.deepEqual(plainAfter, alonePlain, 'no override survives a guided request');
 });

@@ -82,7 +82,7 @@ test("rnn-parity: the trace is the lecture's unrolled truth table", async (t) =>
   const table = new Map<string, number[]>();
   let prev = 0;
   for (const s of r.steps!) {
-    table.set(`${prev}${s.input}`, [...s.hidden, s.output as number]);
+    table.set(`${prev}${String(s.input)}`, [...s.hidden, s.output as number]);
     prev = s.output as number;
   }
   assert.deepEqual(Object.fromEntries(table), { '00': [0, 0, 0], '01': [0, 1, 1], '10': [0, 1, 1], '11': [1, 1, 0] });
@@ -109,7 +109,7 @@ test('rnn-sum: the output after each step is the sum so far (exact on integers, 
 test('rnn-compare: says whether the first total is larger, at every step', async (t) => {
   const model = await load(t, 'rnn-compare');
   const random = seededRandom('compare');
-  let sawBoth = [false, false];
+  const sawBoth = [false, false];
   for (let trial = 0; trial < 30; trial++) {
     const len = 1 + randomInt(random, 200);
     const pairs = Array.from({ length: len }, () => [randomInt(random, 21) - 10, randomInt(random, 21) - 10]);
@@ -120,7 +120,7 @@ test('rnn-compare: says whether the first total is larger, at every step', async
     const last = expected[expected.length - 1]!;
     sawBoth[last] = true;
     assert.equal((r.prediction as { label: string }).label, last ? 'first total larger' : 'first total not larger');
-    assert.deepEqual(r.steps!.map((s) => s.hidden[0]), pairs.map(([a, b], i) => pairs.slice(0, i + 1).reduce((s, [x, y]) => s + x! - y!, 0)));
+    assert.deepEqual(r.steps!.map((s) => s.hidden[0]), pairs.map((_, i) => pairs.slice(0, i + 1).reduce((s, [x, y]) => s + x! - y!, 0)));
   }
   assert.deepEqual(sawBoth, [true, true]);
   // Ties are "not larger".

@@ -71,8 +71,10 @@ test('gradient attribution matches finite differences and names bad targets', as
   });
   const h = 1e-2;
   bits.forEach((b, i) => {
-    const up = [...bits]; up[i] = b + h;
-    const down = [...bits]; down[i] = b - h;
+    const up = [...bits];
+    up[i] = b + h;
+    const down = [...bits];
+    down[i] = b - h;
     const numeric = (score(up) - score(down)) / (2 * h);
     assert.ok(Math.abs(e.tokens[i]!.gradientNorm - Math.abs(numeric)) < 2e-3, `step ${i}: ${e.tokens[i]!.gradientNorm} vs ${numeric}`);
     // gradient × input: zero where the bit is 0.

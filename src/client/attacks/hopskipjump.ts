@@ -192,7 +192,7 @@ async function attackOne(oracle: HttpOracle, target: AttackTarget, o: HopSkipJum
 }
 
 export async function hopSkipJump(oracle: HttpOracle, targets: AttackTarget[], options: HopSkipJumpOptions, onProgress?: OnProgress): Promise<ImageOutcome[]> {
-  const results: ImageOutcome[] = new Array(targets.length);
+  const results = new Array<ImageOutcome>(targets.length);
   let next = 0;
   let done = 0;
   const report = () => onProgress?.({ done, total: targets.length, successes: results.filter((r) => r?.success).length });

@@ -73,7 +73,7 @@ export async function square(oracle: HttpOracle, targets: AttackTarget[], option
       s.queries++;
       const loss = margin(a.probabilities!, s.target.clean.label);
       if (a.label !== s.target.clean.label) {
-        s.done = outcome(s.target, s.queries, 'success', candidates[j]!, a.label);
+        s.done = outcome(s.target, s.queries, 'success', candidates[j], a.label);
       } else if (loss < s.loss) {
         s.loss = loss;
         s.x = candidates[j]!;
