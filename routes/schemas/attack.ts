@@ -21,6 +21,7 @@ function parameterSchema(methods: string[], specs: ParamSpec[]): TSchema {
   const type = specs[0]!.type;
   if (specs.some((s) => s.type !== type)) throw new Error(`attack parameter types disagree across ${methods.join(', ')}`);
   if (type === 'boolean') return Type.Boolean({ description });
+  if (type === 'string') return Type.Union([...new Set(specs.flatMap((s) => s.values ?? []))].map((v) => Type.Literal(v)), { description });
   const bounds = {
     minimum: loosest(specs.map((s) => s.minimum), Math.min),
     exclusiveMinimum: loosest(specs.map((s) => s.exclusiveMinimum), Math.min),
