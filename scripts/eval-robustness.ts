@@ -122,7 +122,7 @@ async function gradientFigure(file: string): Promise<void> {
       columns.push((await explainImages(model, images, { method, scale })).map((e) => e.png));
     }
   }
-  const titles = ['digit', 'mnist: gradient', 'mnist: guided BP', 'mnist-robust: gradient', 'mnist-robust: guided BP'];
+  const titles = ['digit', 'mnist gradient', 'mnist guided BP', 'robust gradient', 'robust guided BP'];
   const gap = 12;
   const top = 30;
   const width = columns.length * (tile + gap);
