@@ -38,6 +38,7 @@ async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: n
     perturbation: { linf: r.perturbation.linf, l2: r.perturbation.l2, l0: r.perturbation.l0, png: (await delta).toString('base64') },
     iterations: r.iterations,
     elapsedMs: r.elapsedMs,
+    ...(r.brokenBy !== undefined ? { brokenBy: r.brokenBy } : {}),
   };
 }
 
@@ -49,12 +50,15 @@ async function serialiseReport(model: ImageModel, report: AttackReport, batch: b
       results: await Promise.all(run.results.map((r) => serialiseResult(model, r, scale, encodingFormat))),
       successRate: run.successRate,
       robustAccuracy: run.robustAccuracy,
+      ...(run.stages ? { stages: run.stages } : {}),
+      ...(run.warnings ? { warnings: run.warnings } : {}),
     })),
   );
   if (curve) return { ...head, epsilons: runs };
   const run = runs[0]!;
   if (batch) return { ...head, ...run };
-  return { ...head, ...(run.epsilon !== undefined ? { epsilon: run.epsilon } : {}), ...run.results[0]! };
+  const ensemble = { ...(run.stages ? { stages: run.stages } : {}), ...(run.warnings ? { warnings: run.warnings } : {}) };
+  return { ...head, ...(run.epsilon !== undefined ? { epsilon: run.epsilon } : {}), ...run.results[0]!, ...ensemble };
 }
 
 export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {

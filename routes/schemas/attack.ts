@@ -21,6 +21,8 @@ function parameterSchema(methods: string[], specs: ParamSpec[]): TSchema {
   const type = specs[0]!.type;
   if (specs.some((s) => s.type !== type)) throw new Error(`attack parameter types disagree across ${methods.join(', ')}`);
   if (type === 'boolean') return Type.Boolean({ description });
+  // The value list is checked by prepareAttack (with a message naming the values); `enum` documents it.
+  if (type === 'string') return Type.String({ enum: [...new Set(specs.flatMap((s) => s.values ?? []))], description });
   const bounds = {
     minimum: loosest(specs.map((s) => s.minimum), Math.min),
     exclusiveMinimum: loosest(specs.map((s) => s.exclusiveMinimum), Math.min),

@@ -4,7 +4,8 @@
  * criterion, runs the spec — once per ε for fixed-ε attacks, once in all for minimization
  * attacks (C&W, DeepFool), whose answer does not depend on ε — with restarts where asked, and
  * does the bookkeeping once (report.ts): bounds, ε-ball, success, success after 8-bit
- * quantisation, perturbation norms, timings. Specs only produce adversarial candidates.
+ * quantisation, perturbation norms, timings. Specs only produce adversarial candidates (an
+ * ensemble adds its per-stage account and warnings, passed through to the run).
  */
 import { Deadline } from '../deadline.ts';
 import { topPredictions } from '../model/classes.ts';
@@ -73,7 +74,7 @@ export async function runAttack(model: ImageModel, inputs: Float32Array[], plan:
         wantPredictions: hooks.progressTop ?? false,
       };
       const restarts = typeof planned.params.restarts === 'number' ? planned.params.restarts : 1;
-      const { adversarial, iterations } = await withRestarts(context, restarts, (c) => plan.spec.run(c, planned.params));
+      const { adversarial, iterations, ...account } = await withRestarts(context, restarts, (c) => plan.spec.run(c, planned.params));
       const elapsedMs = performance.now() - started;
       let data: Float32Array;
       try {
@@ -82,7 +83,7 @@ export async function runAttack(model: ImageModel, inputs: Float32Array[], plan:
         adversarial.dispose();
       }
       const found = measure(model, batch, data, iterations, elapsedMs);
-      for (const at of planned.judgedAt) runs.push(judge(model, batch, found, plan.norm, at));
+      for (const at of planned.judgedAt) runs.push(judge(model, batch, found, plan.norm, at, account));
     }
   } finally {
     x0.dispose();

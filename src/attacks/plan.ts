@@ -40,6 +40,9 @@ export interface AttackRequest {
   learningRate?: number;
   overshoot?: number;
   candidates?: number;
+  targets?: number;
+  queries?: number;
+  version?: string;
 }
 
 /** One run of the attack: once per ε for fixed-ε attacks, once in all for minimization attacks. */
@@ -83,6 +86,10 @@ function checkBounds(field: string, param: ParamSpec, value: ParamValue): void {
     if (typeof value !== 'boolean') throw refuse(`must be true or false (got ${value})`);
     return;
   }
+  if (param.type === 'string') {
+    if (typeof value !== 'string' || !param.values!.includes(value)) throw refuse(`must be one of ${param.values!.join(', ')} (got ${value})`);
+    return;
+  }
   if (typeof value !== 'number' || !Number.isFinite(value)) throw refuse(`must be a number (got ${value})`);
   if (param.type === 'integer' && !Number.isInteger(value)) throw refuse(`must be an integer (got ${value})`);
   if (param.minimum !== undefined && value < param.minimum) throw refuse(`must be ≥ ${param.minimum} (got ${value})`);
@@ -117,6 +124,20 @@ function resolveParams(spec: AnyAttackSpec, request: AttackRequest, norm: NormNa
   const explicit = fields.find((f) => given[f] !== undefined);
   if (explicit) throw badParameter(explicit, `${cost} is over the configured maximum of ${maxSteps}${options.maxStepsName ? ` (${options.maxStepsName})` : ''}`);
   // Only defaults exceed the limit: shrink the factors in order until the cost fits.
+  if (spec.cost) {
+    // A cost that is not a product (an ensemble): shrink each factor in turn, proportionally, until it fits.
+    for (const f of fields) {
+      while (iterationCost(spec, params) > maxSteps && (params[f] as number) > 1) {
+        params[f] = Math.max(1, Math.floor(((params[f] as number) * maxSteps) / iterationCost(spec, params)));
+      }
+    }
+    const least = iterationCost(spec, params);
+    if (least > maxSteps) {
+      const field = 'version' in spec.params ? 'version' : fields[0]!;
+      throw badParameter(field, `costs ${least} iterations even at its smallest setting, over the configured maximum of ${maxSteps}${options.maxStepsName ? ` (${options.maxStepsName})` : ''}`);
+    }
+    return params;
+  }
   for (const f of fields) {
     const others = iterationCost(spec, params) / (params[f] as number);
     params[f] = Math.max(1, Math.min(params[f] as number, Math.floor(maxSteps / others)));

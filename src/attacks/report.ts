@@ -9,6 +9,7 @@ import { topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
 import type { NormName } from './norms.ts';
+import type { StageResult } from './spec.ts';
 
 export interface ClassRef {
   index: number;
@@ -26,6 +27,8 @@ export interface AttackImageResult {
   perturbation: { linf: number; l2: number; l0: number; delta: Float32Array };
   iterations: number;
   elapsedMs: number;
+  /** An ensemble's answer: the stage that broke this image ('clean' if misclassified to begin with), or null if none did. */
+  brokenBy?: string | null;
 }
 
 export interface AttackRun {
@@ -33,6 +36,17 @@ export interface AttackRun {
   results: AttackImageResult[];
   successRate: number;
   robustAccuracy: number;
+  /** An ensemble's robust accuracy after each stage (autoattack). */
+  stages?: StageResult[];
+  /** Reasons to doubt the figure (gradient-masking checks). */
+  warnings?: string[];
+}
+
+/** What an attack reported beyond its adversarial batch (spec.ts `AttackOutput`). */
+export interface EnsembleAccount {
+  stages?: StageResult[];
+  brokenBy?: (string | null)[];
+  warnings?: string[];
 }
 
 /** What the driver knows about the batch before the attack. */
@@ -88,7 +102,7 @@ export function measure(model: ImageModel, batch: CleanBatch, data: Float32Array
 }
 
 /** Judges candidates at one ε (undefined: no ε-ball, only the criterion). */
-export function judge(model: ImageModel, batch: CleanBatch, found: Candidates, norm: NormName, epsilon: number | undefined): AttackRun {
+export function judge(model: ImageModel, batch: CleanBatch, found: Candidates, norm: NormName, epsilon: number | undefined, account: EnsembleAccount = {}): AttackRun {
   const labels = model.manifest.labels;
   const { trueLabels, targets, criterion } = batch;
   const results = batch.inputs.map((_, i): AttackImageResult => {
@@ -105,6 +119,7 @@ export function judge(model: ImageModel, batch: CleanBatch, found: Candidates, n
       perturbation,
       iterations: found.iterations,
       elapsedMs: found.elapsedMs,
+      ...(account.brokenBy ? { brokenBy: account.brokenBy[i] ?? null } : {}),
     };
   });
   const robust = found.tops.filter((top, i) => top === trueLabels[i]).length;
@@ -113,5 +128,7 @@ export function judge(model: ImageModel, batch: CleanBatch, found: Candidates, n
     results,
     successRate: results.filter((r) => r.success).length / results.length,
     robustAccuracy: robust / results.length,
+    ...(account.stages ? { stages: account.stages } : {}),
+    ...(account.warnings ? { warnings: account.warnings } : {}),
   };
 }

@@ -13,12 +13,14 @@ import type { Criterion } from './criteria.ts';
 import type { StepInfo } from './gradient-descent.ts';
 import type { NormName } from './norms.ts';
 
-export type ParamValue = number | boolean;
+export type ParamValue = number | boolean | string;
 export type ParamValues = Record<string, ParamValue>;
 
-/** One parameter of an attack. Bounds are inclusive unless `exclusiveMinimum`. */
+/** One parameter of an attack. Bounds are inclusive unless `exclusiveMinimum`; a `string` parameter takes one of `values`. */
 export interface ParamSpec {
-  type: 'integer' | 'number' | 'boolean';
+  type: 'integer' | 'number' | 'boolean' | 'string';
+  /** The accepted values of a `string` parameter. */
+  values?: readonly string[];
   /** The value when the request leaves it out; may depend on the norm and ε (ε is undefined for minimization attacks). */
   default: ParamValue | ((norm: NormName, epsilon: number | undefined) => ParamValue);
   minimum?: number;
@@ -52,6 +54,24 @@ export interface AttackOutput {
   adversarial: tf.Tensor4D;
   /** Gradient iterations actually run. */
   iterations: number;
+  /** An ensemble's per-stage account (autoattack.ts); absent for single attacks. */
+  stages?: StageResult[];
+  /** Per image, the stage that first broke it ('clean' when misclassified to begin with), or null. */
+  brokenBy?: (string | null)[];
+  /** Signs of gradient masking and other reasons to doubt the number (masking-checks.ts). */
+  warnings?: string[];
+}
+
+/** One stage of an ensemble, AutoAttack's "individual" view plus the running total. */
+export interface StageResult {
+  attack: string;
+  /** Images this stage attacked (those still robust before it). */
+  attacked: number;
+  /** Images it broke. */
+  broken: number;
+  /** Robust accuracy over the whole batch after this stage. */
+  robustAccuracy: number;
+  elapsedMs: number;
 }
 
 export interface AttackSpec<P extends ParamValues = ParamValues> {
@@ -73,6 +93,11 @@ export interface AttackSpec<P extends ParamValues = ParamValues> {
    * this order: the first is shrunk to fit, then the next if the first reached 1.
    */
   iterationFactors: readonly (keyof P & string)[];
+  /**
+   * The cost when it is not a product of `iterationFactors` (an ensemble: a sum over its stages;
+   * a model query counts as one iteration). The factors still say which defaults shrink first.
+   */
+  cost?: (params: P) => number;
   run(context: AttackContext, params: P): Promise<AttackOutput>;
 }
 
@@ -93,6 +118,7 @@ export function defaultOf(param: ParamSpec, norm: NormName, epsilon: number | un
 
 /** Gradient iterations a setting costs: the product of the spec's factors, times `restarts`. */
 export function iterationCost(spec: AnyAttackSpec, params: ParamValues): number {
+  if (spec.cost) return spec.cost(params);
   const restarts = typeof params.restarts === 'number' ? params.restarts : 1;
   return spec.iterationFactors.reduce((cost: number, f: string) => cost * (params[f] as number), restarts);
 }

@@ -3,15 +3,19 @@
  * Everything that lists methods or their parameters (validation in plan.ts, the HTTP schema,
  * error messages) reads it from here, so adding an attack is adding its file and one line below.
  */
+import { apgdCe, apgdT } from './apgd.ts';
+import { autoAttack } from './autoattack.ts';
 import { bim } from './bim.ts';
 import { carliniWagner } from './carlini-wagner.ts';
 import { deepFoolAttack } from './deepfool.ts';
 import { fgsm } from './fgsm.ts';
 import { mifgsm } from './mifgsm.ts';
+import { fabT } from './fab.ts';
 import { pgd } from './pgd.ts';
+import { square } from './square.ts';
 import type { AnyAttackSpec, ParamSpec } from './spec.ts';
 
-export const ATTACK_METHODS = ['fgsm', 'bim', 'pgd', 'mifgsm', 'cw', 'deepfool'] as const;
+export const ATTACK_METHODS = ['fgsm', 'bim', 'pgd', 'mifgsm', 'cw', 'deepfool', 'apgd-ce', 'apgd-t', 'fab-t', 'square', 'autoattack'] as const;
 export type AttackMethod = (typeof ATTACK_METHODS)[number];
 
 export const ATTACK_SPECS: Readonly<Record<AttackMethod, AnyAttackSpec>> = {
@@ -21,6 +25,11 @@ export const ATTACK_SPECS: Readonly<Record<AttackMethod, AnyAttackSpec>> = {
   mifgsm,
   cw: carliniWagner,
   deepfool: deepFoolAttack,
+  'apgd-ce': apgdCe,
+  'apgd-t': apgdT,
+  'fab-t': fabT,
+  square,
+  autoattack: autoAttack,
 };
 
 export function isAttackMethod(name: string): name is AttackMethod {

@@ -48,7 +48,7 @@ test('messages come from the specs and name neither HTTP paths nor CLI flags', (
     refusal(plan({ method: 'cw', binarySearchSteps: 21 }), 'binarySearchSteps'),
     refusal(plan({ method: 'pgd', epsilon: 0.1, steps: 1200 }, 1000), 'steps'),
   ];
-  assert.match(messages[0]!, /deepfool is untargeted; use fgsm, bim, pgd, mifgsm or cw for a targeted attack/);
+  assert.match(messages[0]!, /deepfool is untargeted; use fgsm, bim, pgd, mifgsm, cw or apgd-ce for a targeted attack/);
   assert.match(messages[1]!, /'linf' is not supported by cw \(supported: l2\)/);
   assert.match(messages[2]!, /restarts: applies only to pgd/);
   assert.match(messages[3]!, /learningRate: applies only to cw/);

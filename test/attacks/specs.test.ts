@@ -27,6 +27,10 @@ test('every parameter has a description, a default of its type inside its bounds
           assert.equal(typeof value, 'boolean', where);
           continue;
         }
+        if (param.type === 'string') {
+          assert.ok(param.values!.includes(value as string), `${where}: default among the values`);
+          continue;
+        }
         assert.equal(typeof value, 'number', where);
         assert.ok(param.minimum !== undefined || param.exclusiveMinimum !== undefined, `${where}: a lower bound`);
         const v = value as number;
@@ -51,7 +55,10 @@ test('iteration costs: factors are integer parameters; restarts and binary searc
 
 test('what each method declares (the behaviour users rely on)', () => {
   const kinds = Object.fromEntries(ATTACK_METHODS.map((m) => [m, ATTACK_SPECS[m].kind]));
-  assert.deepEqual(kinds, { fgsm: 'fixed-epsilon', bim: 'fixed-epsilon', pgd: 'fixed-epsilon', mifgsm: 'fixed-epsilon', cw: 'minimization', deepfool: 'minimization' });
+  assert.deepEqual(kinds, {
+    fgsm: 'fixed-epsilon', bim: 'fixed-epsilon', pgd: 'fixed-epsilon', mifgsm: 'fixed-epsilon', cw: 'minimization', deepfool: 'minimization',
+    'apgd-ce': 'fixed-epsilon', 'apgd-t': 'fixed-epsilon', 'fab-t': 'minimization', square: 'fixed-epsilon', autoattack: 'fixed-epsilon',
+  });
   assert.deepEqual(ATTACK_SPECS.cw.norms, ['l2']);
   assert.equal(ATTACK_SPECS.deepfool.targetable, false);
   assert.deepEqual(parametersByName().get('restarts')!.methods, ['pgd']);
