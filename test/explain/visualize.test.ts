@@ -65,7 +65,7 @@ test('bad objectives are 400s naming the field; the deadline stops long runs', a
     await assert.rejects(visualize(model, request), (e) => e instanceof GradlabError && e.statusCode === 400 && e.field === field);
   }
   const before = tf.memory().numTensors;
-  await assert.rejects(visualize(model, { target: 0, steps: 1_000_000 }, new Deadline(50)), (e) => e instanceof GradlabError && e.code === 'GRADLAB_TIMEOUT');
+  await assert.rejects(visualize(model, { target: 0, steps: 1_000_000 }, { deadline: new Deadline(50) }), (e) => e instanceof GradlabError && e.code === 'GRADLAB_TIMEOUT');
   assert.equal(tf.memory().numTensors, before, 'a stopped run frees its tensors');
   model.dispose();
 });
