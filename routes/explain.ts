@@ -76,7 +76,7 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
         req.batch ? { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) } : { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
       if (!png && wantsEventStream(request)) {
         // What the driver would refuse is refused here, as a plain 400, before the stream opens.
-        checkExplainRequest(model, params as ExplainRequest);
+        checkExplainRequest(model, params);
         return streamHeavyWork<ExplainProgress>(ctx.work, request, reply, { label: 'explain', model: name, cost, isLast: (e) => e.done === e.total, run: async (submit) => answer(await explain(submit)) });
       }
       const results = await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), (submit) => explain((job) => submit(job)));
