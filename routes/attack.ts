@@ -13,10 +13,9 @@ import { defaultScale, inputToRgb, rgbToPng } from '../src/images/encode.ts';
 import { renderMap } from '../src/images/heatmap.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
 import type { AppContext } from '../src/http/context.ts';
-import { errorResponse } from '../src/http/error-response.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
-import { clientGoneSignal, openEventStream, wantsEventStream } from '../src/http/sse.ts';
+import { clientGoneSignal, streamHeavyWork, wantsEventStream } from '../src/http/sse.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { attackCost } from '../src/work/cost.ts';
 import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
@@ -83,35 +82,17 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       const countStep = () => ctx.metrics.attackSteps.inc({ model: name, method: attackRequest.method });
 
       if (wantsEventStream(request)) {
-        // Decoding errors and refusals (cost, a full queue) are plain JSON answers, before the stream opens.
+        // Decoding errors are plain JSON answers: the images are decoded before the slot is awaited.
         const attackJob = await job(true);
-        let stream: ReturnType<typeof openEventStream> | undefined;
-        let lastSent = 0;
-        const onProgress = (e: ProgressEvent) => {
-          countStep();
-          const now = Date.now();
-          if (now - lastSent < 50 && e.step !== e.steps) return; // at most ~20 events a second
-          lastSent = now;
-          stream?.send('progress', { step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) });
-        };
-        try {
-          await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), async (submit) => {
-            // The stream opens once the attack has its slot: until then a refusal is a plain 429/503.
-            const s = (stream = openEventStream(request, reply));
-            const report = reportOf(await submit(attackJob, onProgress));
-            s.send('result', await serialiseReport(model, report, req.batch, curve, scale, encodingFormat));
-          });
-        } catch (err) {
-          if (!stream) throw err;
-          // The same answer as the JSON error handler gives, as an `error` event (shutdown included).
-          const answer = errorResponse(err, { clientGone: stream.signal.aborted });
-          if (stream.signal.aborted) request.log.info({ model: name, code: answer.body.error.code }, `attack stream: ${answer.logMessage}`);
-          else request.log[answer.level]({ err, model: name }, `attack stream: ${answer.logMessage}`);
-          stream.send('error', answer.body);
-        } finally {
-          stream?.end();
-        }
-        return reply;
+        return streamHeavyWork<ProgressEvent>(ctx.work, request, reply, {
+          label: 'attack',
+          model: name,
+          cost,
+          isLast: (e) => e.step === e.steps,
+          progressData: (e) => ({ step: e.step, steps: e.steps, loss: e.loss, ...(e.epsilon !== undefined ? { epsilon: e.epsilon } : {}), ...(e.top ? { top: e.top } : {}) }),
+          onEvery: countStep,
+          run: async (submit) => serialiseReport(model, reportOf(await submit(attackJob)), req.batch, curve, scale, encodingFormat),
+        });
       }
 
       const report = await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), async (submit) => reportOf(await submit(await job(false), countStep)));

@@ -2,11 +2,13 @@
  * `POST /v1/models/:model/explain`: which pixels move a class score. Validates, decodes the
  * image(s) and the IG baseline, runs the explanation driver as heavy work (src/http/work.ts: cost
  * limit, heavy slot, executor), serialises maps as exact floats plus a PNG (or answers the PNG
- * alone for `Accept: image/png`).
+ * alone for `Accept: image/png`). With `Accept: text/event-stream` it streams `progress` events in
+ * gradient evaluations (`done`, `total`), then one `result` event (the JSON answer) or an `error`
+ * event; a client that disconnects stops the explanation.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import type { Explanation, ExplainRequest } from '../src/explain/explain.ts';
+import { checkExplainRequest, type Explanation, type ExplainProgress, type ExplainRequest } from '../src/explain/explain.ts';
 import { COST_PARAMETERS } from '../src/explain/registry.ts';
 import { toModelInput } from '../src/images/decode.ts';
 import type { ImageModel } from '../src/model/image-model.ts';
@@ -16,9 +18,10 @@ import { requireSingleForPng, wantsPng } from '../src/http/accept.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
-import { clientGoneSignal } from '../src/http/sse.ts';
+import { clientGoneSignal, streamHeavyWork, wantsEventStream } from '../src/http/sse.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { explainCost } from '../src/work/cost.ts';
+import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
 import { ModelParams } from './schemas/common.ts';
 import { ExplainParams } from './schemas/explain.ts';
 import { explainSequenceRequest } from './explain-sequence.ts';
@@ -60,16 +63,25 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       for (const name of COST_PARAMETERS) checkSteps(limits, name, (params as Record<string, unknown>)[name] as number | undefined);
       const png = wantsPng(request);
       if (png) requireSingleForPng(req.images.length);
-      const results = await ctx.work.heavyWork(request, explainCost(params, req.images.length), clientGoneSignal(reply), async (submit) => {
+      const cost = explainCost(params, req.images.length);
+      // Decoded once the request holds its heavy slot; a bad image or baseline is a plain 400 even when streaming.
+      const explain = async (submit: (job: HeavyJob) => Promise<HeavyResult>) => {
         const inputs = await decodeRequestImages(req.images, model, limits);
         const decodedBaseline = await decodeBaseline(baseline, model, limits);
         const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
         const result = await submit({ kind: 'explain', model: name, inputs, request: explainRequest });
         return (result as Extract<typeof result, { kind: 'explain' }>).explanations;
-      });
+      };
+      const answer = (results: Explanation[]) =>
+        req.batch ? { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) } : { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
+      if (!png && wantsEventStream(request)) {
+        // What the driver would refuse is refused here, as a plain 400, before the stream opens.
+        checkExplainRequest(model, params);
+        return streamHeavyWork<ExplainProgress>(ctx.work, request, reply, { label: 'explain', model: name, cost, isLast: (e) => e.done === e.total, run: async (submit) => answer(await explain(submit)) });
+      }
+      const results = await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), (submit) => explain((job) => submit(job)));
       if (png) return reply.type('image/png').send(results[0]!.png);
-      if (!req.batch) return { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
-      return { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) };
+      return answer(results);
     },
   );
 };

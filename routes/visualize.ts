@@ -1,7 +1,9 @@
 /**
  * `POST /v1/models/:model/visualize`: activation maximisation for a class or a unit, from seeded
  * noise. Validates, runs the core as heavy work (src/http/work.ts), serialises the image as exact floats plus PNGs (or the PNG
- * alone for `Accept: image/png`).
+ * alone for `Accept: image/png`). With `Accept: text/event-stream` it streams a `progress` event
+ * per step (`step`, `steps`, `objective`; at most ~20 a second), then one `result` event (the JSON
+ * answer) or an `error` event; a client that disconnects stops the ascent.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
@@ -10,9 +12,11 @@ import type { AppContext } from '../src/http/context.ts';
 import { wantsPng } from '../src/http/accept.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { checkParams } from '../src/http/request-images.ts';
-import { clientGoneSignal } from '../src/http/sse.ts';
+import { clientGoneSignal, streamHeavyWork, wantsEventStream } from '../src/http/sse.ts';
 import { visualizeCost } from '../src/work/cost.ts';
 import { tensorJson } from '../src/http/tensor-json.ts';
+import { checkVisualizeRequest, type Visualization, type VisualizeProgress } from '../src/explain/visualize.ts';
+import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
 import { ModelParams } from './schemas/common.ts';
 import { VisualizeParams } from './schemas/visualize.ts';
 
@@ -27,14 +31,14 @@ export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) 
       checkSteps(ctx.config.limits, 'steps', params.steps);
       const { scale: requestedScale, position, encodingFormat, ...rest } = params;
       const visualizeRequest = { ...rest, ...(position ? { position: position as [number, number] } : {}) };
-      const result = await ctx.work.heavyWork(request, visualizeCost(visualizeRequest), clientGoneSignal(reply), async (submit) => {
+      const cost = visualizeCost(visualizeRequest);
+      const run = async (submit: (job: HeavyJob) => Promise<HeavyResult>) => {
         const done = await submit({ kind: 'visualize', model: name, request: visualizeRequest });
         return (done as Extract<typeof done, { kind: 'visualize' }>).visualization;
-      });
+      };
       const scale = requestedScale ?? defaultScale(model.inputShape[0], model.inputShape[1]);
       const png = (image: Float32Array) => rgbToPng(inputToRgb(image, model.inputShape, model.manifest.input.range), scale);
-      if (wantsPng(request)) return reply.type('image/png').send(await png(result.image));
-      return {
+      const answer = async (result: Visualization) => ({
         model: name,
         objective: result.objective,
         steps: result.steps,
@@ -45,7 +49,15 @@ export const visualizeRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) 
         snapshots: await Promise.all(
           result.snapshots.map(async (s) => ({ step: s.step, objective: s.objective, top: s.top, png: (await png(s.image)).toString('base64') })),
         ),
-      };
+      });
+      if (!wantsPng(request) && wantsEventStream(request)) {
+        // What the core would refuse is refused here, as a plain 400, before the stream opens.
+        checkVisualizeRequest(model, visualizeRequest);
+        return streamHeavyWork<VisualizeProgress>(ctx.work, request, reply, { label: 'visualize', model: name, cost, isLast: (e) => e.step === e.steps, run: async (submit) => answer(await run(submit)) });
+      }
+      const result = await ctx.work.heavyWork(request, cost, clientGoneSignal(reply), (submit) => run((job) => submit(job)));
+      if (wantsPng(request)) return reply.type('image/png').send(await png(result.image));
+      return answer(result);
     },
   );
 };

@@ -14,13 +14,15 @@ import type { ImageModel } from '../model/image-model.ts';
 import type { IgRule } from './integrated-gradients.ts';
 import { layerWalk } from './layer-walk.ts';
 import type { MethodContext } from './method.ts';
+import { gradientMeter, type ExplainProgress } from './progress.ts';
 import type { BaseMethod, ExplainMethod } from './registry.ts';
-import { resolveMethod } from './resolve.ts';
+import { gradientsPerImage, resolveMethod } from './resolve.ts';
 import type { ScoreKind } from './score.ts';
 import type { Completeness } from './spec.ts';
 
 export { BASE_METHODS, EXPLAIN_METHODS, type BaseMethod, type ExplainMethod } from './registry.ts';
 export type { Completeness } from './spec.ts';
+export type { ExplainProgress } from './progress.ts';
 
 /** What to explain and how; which method takes which parameter is declared in its spec. */
 export type ExplainRequest = {
@@ -59,15 +61,33 @@ export interface Explanation {
   completeness?: Completeness;
 }
 
+export interface ExplainOptions {
+  /** The request's time limit and cancellation (default: none). */
+  deadline?: Deadline;
+  /** Called as gradient evaluations are done; `total` is the request's declared cost. */
+  onProgress?: (e: ExplainProgress) => void;
+}
+
+/** Lets the event loop run between chunks: with the work in this thread, a client that left is noticed. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Images per batched method call: about 32 MNIST-sized images, fewer for large inputs. */
 function explainChunkSize(model: ImageModel): number {
   return Math.max(1, Math.min(32, Math.floor((32 * 28 * 28) / model.pixelsPerImage)));
 }
 
+/** Refuses a request that `explainImages` would refuse, before any image is decoded (an event stream checks first, so that bad input is a plain 400). */
+export function checkExplainRequest(model: ImageModel, request: ExplainRequest): void {
+  resolveMethod(request, { model, walk: layerWalk(model) });
+  if (request.target !== undefined) resolveClass(model.manifest.labels, request.target, 'target');
+}
+
 /** Explains each image; one result per input, in order. */
-export async function explainImages(model: ImageModel, inputs: Float32Array[], request: ExplainRequest, deadline = Deadline.none()): Promise<Explanation[]> {
+export async function explainImages(model: ImageModel, inputs: Float32Array[], request: ExplainRequest, { deadline = Deadline.none(), onProgress }: ExplainOptions = {}): Promise<Explanation[]> {
   const ctx: MethodContext = { model, walk: layerWalk(model), deadline };
   const { base, wrapper, options, score, attribute } = resolveMethod(request, ctx);
+  const perImage = gradientsPerImage(request);
+  const meter = onProgress ? gradientMeter(perImage * inputs.length, onProgress) : undefined;
   const labels = model.manifest.labels;
 
   const probabilities = model.predictProbabilities(inputs);
@@ -85,14 +105,19 @@ export async function explainImages(model: ImageModel, inputs: Float32Array[], r
   // between chunks.
   const chunk = explainChunkSize(model);
   for (let first = 0; first < inputs.length; first += chunk) {
+    if (first > 0) await nextTurn();
     deadline.check();
     const count = Math.min(chunk, inputs.length - first);
     const chunkOptions = { ...options, targets: targets.slice(first, first + count), score };
+    // The chunk's share of the progress; methods that do not count as they go are counted after it.
+    const progress = meter?.part(perImage * count);
+    const chunkCtx = progress ? { ...ctx, progress } : ctx;
     const [map, ...measured] = tf.tidy(() => {
       const x = model.batchTensor(inputs.slice(first, first + count));
-      const map = attribute(ctx, x, chunkOptions);
+      const map = attribute(chunkCtx, x, chunkOptions);
       return [map, ...(convergence ? convergence.measure(ctx, x, map, chunkOptions) : [])];
     });
+    progress?.finish();
     try {
       const data = map.dataSync() as Float32Array;
       const size = data.length / count;

@@ -31,8 +31,14 @@ export const IG_RULES = ['adaptive', 'uniform'] as const;
 export type IgRule = (typeof IG_RULES)[number];
 /** Path points evaluated in one batched call. */
 const CHUNK = 32;
-/** Called before each batched call: the request's deadline and cancellation (a throw is cleaned up by the caller's tidy). */
-type Step = () => void;
+/**
+ * The request's hooks along the path: `check` before each batched call (deadline and cancellation;
+ * a throw is cleaned up by the caller's tidy), `counted` after each batch of gradients (progress).
+ */
+interface Step {
+  check(): void;
+  counted(gradients: number): void;
+}
 
 /** Points of the straight path base + α·diff for the given α, as a batch. */
 function pathPoints(base: tf.Tensor3D, diff: tf.Tensor3D, alphas: number[]): tf.Tensor4D {
@@ -44,7 +50,7 @@ function adaptiveAlphas(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D,
   const fine = 4 * steps;
   const values: number[] = [];
   for (let start = 0; start <= fine; start += CHUNK * 4) {
-    step();
+    step.check();
     const alphas = Array.from({ length: Math.min(CHUNK * 4, fine + 1 - start) }, (_, k) => (start + k) / fine);
     const scores = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, alphas)), new Array(alphas.length).fill(target), score));
     values.push(...(scores.dataSync() as Float32Array));
@@ -81,11 +87,12 @@ function trapezoidWeights(alphas: number[]): number[] {
 function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[], step: Step): tf.Tensor3D[] {
   const out: tf.Tensor3D[] = [];
   for (let start = 0; start < alphas.length; start += CHUNK) {
-    step();
+    step.check();
     const a = alphas.slice(start, start + CHUNK);
     const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array(a.length).fill(target), score));
     out.push(...tf.unstack(grads).map((g) => g as tf.Tensor3D));
     grads.dispose();
+    step.counted(a.length);
   }
   return out;
 }
@@ -94,7 +101,7 @@ function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
 function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, target: number, score: ScoreKind, alphas: number[], step: Step): number[] {
   const values: number[] = [];
   for (let start = 0; start < alphas.length; start += CHUNK * 4) {
-    step();
+    step.check();
     const a = alphas.slice(start, start + CHUNK * 4);
     const s = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, a)), new Array(a.length).fill(target), score));
     values.push(...(s.dataSync() as Float32Array));
@@ -140,9 +147,9 @@ function baselineImage(model: ImageModel, baseline: MethodOptions['baseline'], [
   return (baseline ? tf.tensor3d(baseline, [h!, w!, c!]) : tf.fill([h!, w!, c!], model.manifest.input.range[0]));
 }
 
-export const integratedGradients: AttributionMethod = ({ model, deadline }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
+export const integratedGradients: AttributionMethod = ({ model, deadline, progress }, x, { targets, score, baseline, steps = DEFAULT_IG_STEPS, rule = 'adaptive' }) => {
   const [n, h, w, c] = x.shape;
-  const step: Step = () => deadline?.check();
+  const step: Step = { check: () => deadline?.check(), counted: (gradients) => progress?.add(gradients) };
   const base = baselineImage(model, baseline, [h, w, c]);
   const maps: tf.Tensor3D[] = [];
   for (let i = 0; i < n; i++) {

@@ -8,6 +8,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { LayerWalk } from './layer-walk.ts';
+import type { GradientMeter } from './progress.ts';
 import type { ScoreKind } from './score.ts';
 
 export interface MethodContext {
@@ -16,6 +17,8 @@ export interface MethodContext {
   walk: LayerWalk | undefined;
   /** The request's time limit and cancellation: long methods check it at every step (IG's path chunks, SmoothGrad's samples). */
   deadline?: Deadline;
+  /** This call's share of the request's progress (progress.ts): long loops count their gradients as they go. */
+  progress?: GradientMeter;
 }
 
 export interface MethodOptions {

@@ -26,13 +26,17 @@ export function smoothgrad(base: AttributionMethod, { samples, noise, seed }: Sm
       // A throw here leaves the running sum to the caller's tidy.
       ctx.deadline?.check();
       const previous = sum;
+      // Each sample is an equal share of this call's progress, counted whole once it is done.
+      const progress = ctx.progress?.part(Math.ceil(ctx.progress.left / (samples - s)));
+      const sampleCtx = progress ? { ...ctx, progress } : ctx;
       // Each sample's intermediates are freed at once; only the running sum survives.
       sum = tf.tidy(() => {
         const noisy = tf.add(x, seededNormal(x.shape, 0, sigma, seed + s * 7919)) as tf.Tensor4D;
-        const map = base(ctx, noisy, options);
+        const map = base(sampleCtx, noisy, options);
         return (previous ? tf.add(previous, map) : map);
       });
       previous?.dispose();
+      progress?.finish();
     }
     return tf.div(sum!, samples) as tf.Tensor4D;
   };

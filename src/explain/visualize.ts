@@ -36,6 +36,23 @@ export interface VisualizeRequest {
   snapshotEvery?: number;
 }
 
+export interface VisualizeProgress {
+  step: number;
+  steps: number;
+  /** The objective at the start of this step. */
+  objective: number;
+}
+
+export interface VisualizeOptions {
+  /** The request's time limit and cancellation (default: none). */
+  deadline?: Deadline;
+  /** Called after every step. */
+  onProgress?: (e: VisualizeProgress) => void;
+}
+
+/** Lets the event loop run between steps: with the work in this thread, a client that left is noticed. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const VISUALIZE_DEFAULTS = { steps: 200, learningRate: 0.02, l2Decay: 0, blurEvery: 0, blurSigma: 0.5, jitter: 0, clip: true, seed: 0, score: 'logit' as ScoreKind };
 
 export interface Snapshot {
@@ -102,22 +119,29 @@ function roll(x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D {
   return y;
 }
 
-export async function visualize(model: ImageModel, request: VisualizeRequest, deadline = Deadline.none()): Promise<Visualization> {
-  const o = { ...VISUALIZE_DEFAULTS, ...Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) } as typeof VISUALIZE_DEFAULTS & VisualizeRequest;
-  const labels = model.manifest.labels;
-  const walk = layerWalk(model);
-  let objective: Objective;
-  let describe: Visualization['objective'];
+/** The class or unit objective the request asks for; refuses, naming the field, one it cannot have. */
+function chooseObjective(model: ImageModel, request: VisualizeRequest): { objective: Objective; describe: Visualization['objective'] } {
   if (request.layer !== undefined) {
     if (request.target !== undefined) throw badParameter('target', 'give either target (a class) or layer and channel (a unit), not both');
-    ({ objective, describe } = unitObjective(model, walk, request));
-  } else {
-    if (request.target === undefined) throw badParameter('target', 'is required (a class index or label), or give layer and channel for a unit');
-    if (request.channel !== undefined) throw badParameter('channel', 'applies only with layer');
-    const index = resolveClass(labels, request.target, 'target');
-    objective = (x) => classScoreSum(model.logits(x), [index], o.score);
-    describe = { kind: 'class', target: { index, label: labels[index]! }, score: o.score };
+    return unitObjective(model, layerWalk(model), request);
   }
+  if (request.target === undefined) throw badParameter('target', 'is required (a class index or label), or give layer and channel for a unit');
+  if (request.channel !== undefined) throw badParameter('channel', 'applies only with layer');
+  const labels = model.manifest.labels;
+  const index = resolveClass(labels, request.target, 'target');
+  const score = request.score ?? VISUALIZE_DEFAULTS.score;
+  return { objective: (x) => classScoreSum(model.logits(x), [index], score), describe: { kind: 'class', target: { index, label: labels[index]! }, score } };
+}
+
+/** Refuses a request that `visualize` would refuse, before any work (an event stream checks first, so that bad input is a plain 400). */
+export function checkVisualizeRequest(model: ImageModel, request: VisualizeRequest): void {
+  chooseObjective(model, request);
+}
+
+export async function visualize(model: ImageModel, request: VisualizeRequest, { deadline = Deadline.none(), onProgress }: VisualizeOptions = {}): Promise<Visualization> {
+  const o = { ...VISUALIZE_DEFAULTS, ...Object.fromEntries(Object.entries(request).filter(([, v]) => v !== undefined)) } as typeof VISUALIZE_DEFAULTS & VisualizeRequest;
+  const labels = model.manifest.labels;
+  const { objective, describe } = chooseObjective(model, request);
 
   const [h, w, c] = model.inputShape;
   const [lo, hi] = model.manifest.input.range;
@@ -135,6 +159,7 @@ export async function visualize(model: ImageModel, request: VisualizeRequest, de
   let value = 0;
   try {
     for (let step = 1; step <= o.steps; step++) {
+      if (step > 1) await nextTurn();
       deadline.check();
       const dy = o.jitter ? nextInt(2 * o.jitter + 1) - o.jitter : 0;
       const dx = o.jitter ? nextInt(2 * o.jitter + 1) - o.jitter : 0;
@@ -152,6 +177,7 @@ export async function visualize(model: ImageModel, request: VisualizeRequest, de
       });
       x.dispose();
       x = next;
+      onProgress?.({ step, steps: o.steps, objective: value });
       if (o.snapshotEvery && step % o.snapshotEvery === 0 && step < o.steps) {
         const image = x.dataSync() as Float32Array;
         snapshots.push({ step, objective: value, image: Float32Array.from(image), top: topPredictions(model.predictProbabilities([image])[0]!, labels, 1)[0]! });

@@ -6,8 +6,8 @@
  */
 import { prepareAttack, runAttack, type AttackReport, type AttackRequest, type PlanOptions, type ProgressEvent } from '../attacks/attack.ts';
 import type { Deadline } from '../deadline.ts';
-import { explainImages, type Explanation, type ExplainRequest } from '../explain/explain.ts';
-import { visualize, type Visualization, type VisualizeRequest } from '../explain/visualize.ts';
+import { explainImages, type Explanation, type ExplainProgress, type ExplainRequest } from '../explain/explain.ts';
+import { visualize, type Visualization, type VisualizeProgress, type VisualizeRequest } from '../explain/visualize.ts';
 import type { ImageModel } from '../model/image-model.ts';
 
 export type HeavyJob =
@@ -20,21 +20,25 @@ export type HeavyResult =
   | { kind: 'attack'; report: AttackReport }
   | { kind: 'visualize'; visualization: Visualization };
 
-/** Progress of a long job: the attack's steps (explanations and visualisations report none yet). */
-export type HeavyProgress = ProgressEvent;
+/**
+ * Progress of a long job, as its core reports it (the worker forwards it unchanged): an attack's
+ * steps, an explanation's gradient evaluations `{ done, total }`, a visualisation's `{ step, steps,
+ * objective }`. Each job kind reports only its own.
+ */
+export type HeavyProgress = ProgressEvent | ExplainProgress | VisualizeProgress;
 
 /** Runs a job on its model; the attack is planned again here (plans hold functions, not data). */
 export async function runHeavyJob(model: ImageModel, job: HeavyJob, deadline: Deadline, onProgress?: (e: HeavyProgress) => void): Promise<HeavyResult> {
   switch (job.kind) {
     case 'explain':
-      return { kind: 'explain', explanations: await explainImages(model, job.inputs, job.request, deadline) };
+      return { kind: 'explain', explanations: await explainImages(model, job.inputs, job.request, { deadline, ...(onProgress ? { onProgress } : {}) }) };
     case 'attack': {
       const plan = prepareAttack(model, job.request, job.plan);
       const report = await runAttack(model, job.inputs, plan, { deadline, ...(onProgress ? { onProgress } : {}), progressTop: job.progressTop });
       return { kind: 'attack', report };
     }
     case 'visualize':
-      return { kind: 'visualize', visualization: await visualize(model, job.request, deadline) };
+      return { kind: 'visualize', visualization: await visualize(model, job.request, { deadline, ...(onProgress ? { onProgress } : {}) }) };
   }
 }
 

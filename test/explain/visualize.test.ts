@@ -65,7 +65,22 @@ test('bad objectives are 400s naming the field; the deadline stops long runs', a
     await assert.rejects(visualize(model, request), (e) => e instanceof GradlabError && e.statusCode === 400 && e.field === field);
   }
   const before = tf.memory().numTensors;
-  await assert.rejects(visualize(model, { target: 0, steps: 1_000_000 }, new Deadline(50)), (e) => e instanceof GradlabError && e.code === 'GRADLAB_TIMEOUT');
+  await assert.rejects(visualize(model, { target: 0, steps: 1_000_000 }, { deadline: new Deadline(50) }), (e) => e instanceof GradlabError && e.code === 'GRADLAB_TIMEOUT');
   assert.equal(tf.memory().numTensors, before, 'a stopped run frees its tensors');
+  model.dispose();
+});
+
+test('progress: one event per step with the objective; the image does not change; no leaks', async () => {
+  const model = convFixture();
+  const request = { target: 'square', steps: 15, seed: 2, jitter: 1 };
+  const before = tf.memory().numTensors;
+  const events: { step: number; steps: number; objective: number }[] = [];
+  const withProgress = await visualize(model, request, { onProgress: (e) => events.push(e) });
+  const plain = await visualize(model, request);
+  assert.deepEqual(withProgress.image, plain.image);
+  assert.deepEqual(events.map((e) => e.step), Array.from({ length: 15 }, (_, k) => k + 1));
+  assert.ok(events.every((e) => e.steps === 15 && Number.isFinite(e.objective)));
+  assert.ok(events.at(-1)!.objective > events[0]!.objective, 'the ascent raises the objective');
+  assert.equal(tf.memory().numTensors, before);
   model.dispose();
 });
