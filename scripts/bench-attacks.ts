@@ -9,7 +9,6 @@ import { loadModelFromDir } from '../src/model/loader.ts';
 import { SHIPPED, imageAt } from './lib/shipped.ts';
 import { markdownTable, timeIt } from './lib/stats.ts';
 
-
 export async function benchAttacks(): Promise<void> {
   const backend = await initBackend('wasm');
   const model = await loadModelFromDir(SHIPPED[0]!.dir);

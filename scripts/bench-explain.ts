@@ -18,7 +18,6 @@ const METHODS: [string, ExplainRequest][] = [
   ['integrated-gradients (64 steps)', { method: 'integrated-gradients' }],
 ];
 
-
 export async function benchExplain(): Promise<void> {
   const backend = await initBackend('wasm');
   const model = await loadModelFromDir(SHIPPED[0]!.dir);

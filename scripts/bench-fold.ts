@@ -28,7 +28,7 @@ const inputGradient = (runner: GradientForward) => {
 const times: Record<keyof typeof runners, number[]> = { folded: [], unfolded: [] };
 for (const name of ['folded', 'unfolded'] as const) inputGradient(runners[name]);
 for (let r = 0; r < ROUNDS; r++) {
-  for (const name of (r % 2 ? ['folded', 'unfolded'] : ['unfolded', 'folded'])) {
+  for (const name of (r % 2 ? ['folded', 'unfolded'] as const : ['unfolded', 'folded'] as const)) {
     const t0 = performance.now();
     inputGradient(runners[name]);
     times[name].push(performance.now() - t0);

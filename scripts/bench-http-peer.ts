@@ -45,7 +45,7 @@ async function startPeer(models: Record<string, string>): Promise<{ url: string;
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   const port = /^listening (\d+)/.exec(String(first.value))?.[1];
   if (!port) throw new Error(`the PyTorch server did not start: ${first.value}`);

@@ -129,7 +129,7 @@ function medianMs(call: () => void): number {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times[Math.floor(times.length / 2)]!;
 }
 
 /** Times a kernel function called directly on the current backend, releasing its output. */

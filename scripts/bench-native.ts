@@ -72,7 +72,7 @@ async function profile(): Promise<void> {
           return inner(args);
         } finally {
           depth--;
-          const shapes = SHAPES ? ` ${Object.values(args.inputs).map((t) => `[${t?.shape}]`).join(' ')}` : '';
+          const shapes = SHAPES ? ` ${Object.values(args.inputs).map((t) => (t ? `[${t.shape.join(',')}]` : '[undefined]')).join(' ')}` : '';
           const key = depth === 0 ? `${config.kernelName}${shapes}` : `  (nested) ${config.kernelName}`;
           totals.set(key, (totals.get(key) ?? 0) + performance.now() - t0);
           counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -121,7 +121,7 @@ async function threads(): Promise<void> {
     const x = tf.randomNormal(xs) as tf.Tensor4D;
     const f = tf.randomNormal(fs) as tf.Tensor4D;
     const y = tf.conv2d(x, f, s, 'same');
-    const macs = y.size * fs[0]! * fs[1]! * fs[2]!;
+    const macs = y.size * fs[0] * fs[1] * fs[2];
     const run = (threadCount: number) => {
       // The threshold decides per call; Infinity or 0 force one thread or all of them.
       setNativeMinMacs(threadCount === 1 ? Infinity : 0);
@@ -133,7 +133,8 @@ async function threads(): Promise<void> {
       return performance.now() - t0;
     };
     const times = new Map<number, number[]>([[1, []], [all, []]]);
-    run(1); run(all);
+    run(1);
+    run(all);
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of r % 2 ? [1, all] : [all, 1]) {
         await settle();

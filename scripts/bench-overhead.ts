@@ -27,7 +27,8 @@ interface Case {
   label: string;
   path: string;
   body: Record<string, unknown>;
-  core: () => Promise<unknown>;
+  /** The core call, awaited: asynchronous (explain, attack) or not (classify). */
+  core: () => unknown;
 }
 
 export async function benchOverhead(): Promise<void> {
@@ -47,7 +48,7 @@ export async function benchOverhead(): Promise<void> {
   });
   const pgd: AttackRequest = { method: 'pgd', epsilon: 0.3, steps: 10 };
   const cases: Case[] = [
-    { label: 'classify (batching off)', path: '/v1/models/mnist/classify', body: { image: png }, core: async () => model.predictProbabilities([decoded]) },
+    { label: 'classify (batching off)', path: '/v1/models/mnist/classify', body: { image: png }, core: () => model.predictProbabilities([decoded]) },
     explain('gradient'),
     explain('guided-backprop'),
     explain('gradcam'),

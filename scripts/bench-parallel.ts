@@ -71,7 +71,12 @@ if (!process.argv.includes('--no-resnet')) {
 }
 
 const times = rows.map(() => THRESHOLDS.map(() => [] as number[]));
-for (const row of rows) for (const t of THRESHOLDS) { pool.minMacs = t; row.run(); } // warm-up
+for (const row of rows) { // warm-up
+  for (const t of THRESHOLDS) {
+    pool.minMacs = t;
+    row.run();
+  }
+}
 for (let round = 0; round < ROUNDS; round++) {
   for (const [r, row] of rows.entries()) {
     for (let k = 0; k < THRESHOLDS.length; k++) {

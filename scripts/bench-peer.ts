@@ -106,7 +106,7 @@ class Peer {
     this.replies = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 
-  async request<T = Record<string, unknown>>(msg: Record<string, unknown>): Promise<T> {
+  async request<T = Record<string, unknown>>(msg: { cmd: string } & Record<string, unknown>): Promise<T> {
     this.child.stdin.write(`${JSON.stringify(msg)}\n`);
     const next = await this.replies.next();
     if (next.done) throw new Error(`the PyTorch peer exited: ${this.stderr.slice(-2000)}`);

@@ -50,16 +50,19 @@ function parseArgv<K extends string>(options: Record<K, Option>, argv: string[])
   return out;
 }
 
-/** Typed access to the options of one argv and environment. */
+/**
+ * Typed access to the options of one argv and environment. Function properties, not methods:
+ * callers destructure them (`const { raw, where } = options`).
+ */
 export interface OptionReader<K extends string> {
   /** The option's value: the last flag given, else the variable (empty counts as unset). */
-  raw(key: K): string | undefined;
+  raw: (key: K) => string | undefined;
   /** Every value: the variable's comma-separated entries, then each repeated flag. */
-  list(key: K): string[];
+  list: (key: K) => string[];
   /** `--flag / VARIABLE`, for messages. */
-  where(key: K): string;
-  int(key: K, fallback: number, min: number, max: number): number;
-  oneOf<T extends string>(key: K, choices: readonly T[], fallback: T): T;
+  where: (key: K) => string;
+  int: (key: K, fallback: number, min: number, max: number) => number;
+  oneOf: <T extends string>(key: K, choices: readonly T[], fallback: T) => T;
 }
 
 /** Reads `options` from `argv` and `env`; an unknown flag or a flag without value throws at once. */

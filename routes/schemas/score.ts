@@ -16,7 +16,7 @@ export type ScoreParams = Static<typeof ScoreParams>;
 export const SequenceExplainParams = Type.Object(
   {
     method: Type.Literal('gradient', { description: 'sequence models support the gradient method only' }),
-    sequence: Type.Union([Type.String(), Type.Array(Type.Unknown())], { description: "the sequence, as for /score" }),
+    sequence: Type.Union([Type.String(), Type.Array(Type.Unknown())], { description: 'the sequence, as for /score' }),
     target: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })], { description: 'class index or label' })),
   },
   { additionalProperties: false },

@@ -46,16 +46,20 @@ export interface WindowStore {
 export class MemoryWindowStore implements WindowStore {
   private readonly windows = new Map<string, WindowCount>();
 
-  async hit(name: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
-    const current = this.windows.get(name);
-    const next = current && current.resetAt > now ? { count: current.count + 1, resetAt: current.resetAt } : { count: 1, resetAt: now + windowMs };
-    this.windows.set(name, next);
-    return { ...next };
+  hit(name: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
+    return promiseOf(() => {
+      const current = this.windows.get(name);
+      const next = current && current.resetAt > now ? { count: current.count + 1, resetAt: current.resetAt } : { count: 1, resetAt: now + windowMs };
+      this.windows.set(name, next);
+      return { ...next };
+    });
   }
 
-  async peek(name: string, now = Date.now()): Promise<WindowCount> {
-    const current = this.windows.get(name);
-    return current && current.resetAt > now ? { ...current } : { count: 0, resetAt: now };
+  peek(name: string, now = Date.now()): Promise<WindowCount> {
+    return promiseOf(() => {
+      const current = this.windows.get(name);
+      return current && current.resetAt > now ? { ...current } : { count: 0, resetAt: now };
+    });
   }
 }
 
@@ -63,24 +67,36 @@ export class MemoryWindowStore implements WindowStore {
 export class MemoryBudgetStore implements BudgetStore {
   private readonly counts = new Map<string, number>();
 
-  async charge(keyId: string, queries: number, budget: number): Promise<ChargeResult> {
-    checkQueries(queries);
-    const used = this.counts.get(keyId) ?? 0;
-    if (used + queries > budget) return { granted: false, used, remaining: Math.max(0, budget - used) };
-    this.counts.set(keyId, used + queries);
-    return { granted: true, used: used + queries, remaining: budget - used - queries };
+  charge(keyId: string, queries: number, budget: number): Promise<ChargeResult> {
+    return promiseOf(() => {
+      checkQueries(queries);
+      const used = this.counts.get(keyId) ?? 0;
+      if (used + queries > budget) return { granted: false, used, remaining: Math.max(0, budget - used) };
+      this.counts.set(keyId, used + queries);
+      return { granted: true, used: used + queries, remaining: budget - used - queries };
+    });
   }
 
-  async used(keyId: string): Promise<number> {
-    return this.counts.get(keyId) ?? 0;
+  used(keyId: string): Promise<number> {
+    return promiseOf(() => this.counts.get(keyId) ?? 0);
   }
 
-  async refund(keyId: string, queries: number): Promise<void> {
-    checkQueries(queries);
-    this.counts.set(keyId, Math.max(0, (this.counts.get(keyId) ?? 0) - queries));
+  refund(keyId: string, queries: number): Promise<void> {
+    return promiseOf(() => {
+      checkQueries(queries);
+      this.counts.set(keyId, Math.max(0, (this.counts.get(keyId) ?? 0) - queries));
+    });
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `work` run now, its result as a resolved promise and a throw as a rejected one, as an async
+ * function would give them: the stores here do synchronous work behind asynchronous interfaces.
+ */
+export function promiseOf<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()));
 }
 
 export function checkQueries(queries: number): void {

@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { checkQueries, type BudgetStore, type ChargeResult, type WindowCount, type WindowStore } from './budget-store.ts';
+import { checkQueries, promiseOf, type BudgetStore, type ChargeResult, type WindowCount, type WindowStore } from './budget-store.ts';
 import type { QueryLog, QueryLogEntry } from './query-log.ts';
 
 export const DB_FILE = 'gradlab.sqlite';
@@ -86,7 +86,7 @@ export class SqliteStore implements BudgetStore, QueryLog, WindowStore {
       return { granted: row !== undefined, used, remaining: Math.max(0, budget - used) };
     });
     // IMMEDIATE takes the write lock at BEGIN: two processes cannot both read the old count.
-    this.chargeTx = tx.immediate;
+    this.chargeTx = (keyId, queries, budget) => tx.immediate(keyId, queries, budget);
     this.refundStmt = this.db.prepare('UPDATE budgets SET used = MAX(0, used - ?), updated_at = ? WHERE key_id = ?');
     // One statement, so that two processes counting the same window cannot lose an event.
     this.hitStmt = this.db.prepare(
@@ -102,27 +102,33 @@ export class SqliteStore implements BudgetStore, QueryLog, WindowStore {
     );
   }
 
-  async charge(keyId: string, queries: number, budget: number): Promise<ChargeResult> {
-    checkQueries(queries);
-    return this.chargeTx(keyId, queries, budget);
+  charge(keyId: string, queries: number, budget: number): Promise<ChargeResult> {
+    return promiseOf(() => {
+      checkQueries(queries);
+      return this.chargeTx(keyId, queries, budget);
+    });
   }
 
-  async used(keyId: string): Promise<number> {
-    return this.selectUsed.get(keyId)?.used ?? 0;
+  used(keyId: string): Promise<number> {
+    return promiseOf(() => this.selectUsed.get(keyId)?.used ?? 0);
   }
 
-  async refund(keyId: string, queries: number): Promise<void> {
-    checkQueries(queries);
-    this.refundStmt.run(queries, Date.now(), keyId);
+  refund(keyId: string, queries: number): Promise<void> {
+    return promiseOf(() => {
+      checkQueries(queries);
+      this.refundStmt.run(queries, Date.now(), keyId);
+    });
   }
 
-  async hit(name: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
-    return this.hitStmt.get({ name, now, reset: now + windowMs })!;
+  hit(name: string, windowMs: number, now = Date.now()): Promise<WindowCount> {
+    return promiseOf(() => this.hitStmt.get({ name, now, reset: now + windowMs })!);
   }
 
-  async peek(name: string, now = Date.now()): Promise<WindowCount> {
-    const row = this.peekStmt.get(name);
-    return row && row.resetAt > now ? row : { count: 0, resetAt: now };
+  peek(name: string, now = Date.now()): Promise<WindowCount> {
+    return promiseOf(() => {
+      const row = this.peekStmt.get(name);
+      return row && row.resetAt > now ? row : { count: 0, resetAt: now };
+    });
   }
 
   /** Every key's count, for reports. */
@@ -166,7 +172,9 @@ export class SqliteStore implements BudgetStore, QueryLog, WindowStore {
     }));
   }
 
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+  close(): Promise<void> {
+    return promiseOf(() => {
+      if (this.db.open) this.db.close();
+    });
   }
 }

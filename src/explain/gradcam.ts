@@ -42,7 +42,8 @@ export const layerParameter: ParameterSpec = {
   type: 'string',
   elsewhere: 'refuse',
   toOptions: (name, { walk }) => {
-    const layerIndex = walk!.indexOf(name as string);
+    if (typeof name !== 'string') throw badParameter('layer', 'must be a layer name');
+    const layerIndex = walk!.indexOf(name);
     if (layerIndex < 0) throw badParameter('layer', `no layer named '${name}'; layers: ${walk!.layers.map((l) => l.name).join(', ')}`);
     return { layerIndex };
   },

@@ -52,7 +52,7 @@ function adaptiveAlphas(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D,
   for (let start = 0; start <= fine; start += CHUNK * 4) {
     step.check();
     const alphas = Array.from({ length: Math.min(CHUNK * 4, fine + 1 - start) }, (_, k) => (start + k) / fine);
-    const scores = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, alphas)), new Array(alphas.length).fill(target), score));
+    const scores = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, alphas)), new Array<number>(alphas.length).fill(target), score));
     values.push(...(scores.dataSync() as Float32Array));
     scores.dispose();
   }
@@ -89,7 +89,7 @@ function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
   for (let start = 0; start < alphas.length; start += CHUNK) {
     step.check();
     const a = alphas.slice(start, start + CHUNK);
-    const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array(a.length).fill(target), score));
+    const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array<number>(a.length).fill(target), score));
     out.push(...tf.unstack(grads).map((g) => g as tf.Tensor3D));
     grads.dispose();
     step.counted(a.length);
@@ -103,7 +103,7 @@ function scoresAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, targe
   for (let start = 0; start < alphas.length; start += CHUNK * 4) {
     step.check();
     const a = alphas.slice(start, start + CHUNK * 4);
-    const s = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, a)), new Array(a.length).fill(target), score));
+    const s = tf.tidy(() => classScores(model.logits(pathPoints(base, diff, a)), new Array<number>(a.length).fill(target), score));
     values.push(...(s.dataSync() as Float32Array));
     s.dispose();
   }

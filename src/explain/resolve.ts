@@ -7,7 +7,9 @@
  */
 import { badParameter, GradlabError } from '../errors.ts';
 import type { AttributionMethod, MethodContext, MethodOptions } from './method.ts';
-import { allParameters, appliesOnlyTo, BASE_SPECS, baseSpecFor, specFor, UNRESTRICTED_METHODS, WRAPPER_SPECS } from './registry.ts';
+import {
+  allParameters, appliesOnlyTo, BASE_METHODS, BASE_SPECS, baseSpecFor, EXPLAIN_METHODS, specFor, UNRESTRICTED_METHODS, WRAPPER_SPECS,
+} from './registry.ts';
 import type { BaseMethodSpec, ParameterSpec, ParameterValue, ParameterValues, WrapperSpec } from './spec.ts';
 import type { ScoreKind } from './score.ts';
 
@@ -24,9 +26,15 @@ export interface ResolvedMethod {
   attribute: AttributionMethod;
 }
 
+/** A method name from the request; anything but a string is refused as such, not looked up as '[object Object]'. */
+function methodName(value: unknown, field: string, names: readonly string[]): string {
+  if (typeof value !== 'string') throw badParameter(field, `must be a method name; methods: ${names.join(', ')}`);
+  return value;
+}
+
 /** The method asked for, as its base spec and the wrapper (if any) around it. */
 function chooseSpecs(request: RequestFields): { base: BaseMethodSpec; wrapper: WrapperSpec | undefined; field: string } {
-  const spec = specFor(String(request.method));
+  const spec = specFor(methodName(request.method, 'method', EXPLAIN_METHODS));
   const wrapper = spec.kind === 'wrapper' ? spec : undefined;
   // A wrapper's own parameters (SmoothGrad's base) make no sense without it.
   for (const other of WRAPPER_SPECS) {
@@ -38,7 +46,7 @@ function chooseSpecs(request: RequestFields): { base: BaseMethodSpec; wrapper: W
   if (!wrapper) return { base: spec as BaseMethodSpec, wrapper, field: 'method' };
   const field = wrapper.baseParameter;
   const name = request[field] ?? wrapper.parameters[field]!.default;
-  return { base: baseSpecFor(String(name), field), wrapper, field };
+  return { base: baseSpecFor(methodName(name, field, BASE_METHODS), field), wrapper, field };
 }
 
 /** Refuses, naming the field, a model that lacks what the method needs. */

@@ -33,7 +33,7 @@ export function smoothgrad(base: AttributionMethod, { samples, noise, seed }: Sm
       sum = tf.tidy(() => {
         const noisy = tf.add(x, seededNormal(x.shape, 0, sigma, seed + s * 7919)) as tf.Tensor4D;
         const map = base(sampleCtx, noisy, options);
-        return (previous ? tf.add(previous, map) : map);
+        return previous ? tf.add<tf.Tensor4D>(previous, map) : map;
       });
       previous?.dispose();
       progress?.finish();

@@ -85,7 +85,7 @@ function unitObjective(model: ImageModel, walk: LayerWalk | undefined, request: 
   if (position) {
     if (shape.length !== 4) throw badParameter('position', `layer '${request.layer}' has no spatial positions`);
     const [h, w] = [shape[1]!, shape[2]!];
-    if (position[0] >= h || position[1] >= w) throw badParameter('position', `[${position}] is outside the layer's ${h}×${w} grid`);
+    if (position[0] >= h || position[1] >= w) throw badParameter('position', `[${position.join(',')}] is outside the layer's ${h}×${w} grid`);
   }
   const channel = request.channel;
   const objective: Objective = (x) => {
@@ -183,7 +183,7 @@ export async function visualize(model: ImageModel, request: VisualizeRequest, { 
         snapshots.push({ step, objective: value, image: Float32Array.from(image), top: topPredictions(model.predictProbabilities([image])[0]!, labels, 1)[0]! });
       }
     }
-    const image = Float32Array.from(x.dataSync() as Float32Array);
+    const image = Float32Array.from(await x.data());
     const finalObjective = tf.tidy(() => objective(x).dataSync()[0]!);
     return {
       objective: describe,

@@ -87,9 +87,9 @@ interface Translated {
 
 /** What black-box mode answers instead of a library's message. */
 const PLAIN_MESSAGES: Record<number, string> = {
-  400: 'the request is malformed',
-  413: 'the request is larger than the configured limits',
-  415: 'send application/json or multipart/form-data',
+  '400': 'the request is malformed',
+  '413': 'the request is larger than the configured limits',
+  '415': 'send application/json or multipart/form-data',
 };
 
 /** Translates a Fastify/plugin error into gradlab's code and status; undefined when unknown. */

@@ -6,7 +6,6 @@
  * multipart (no boundary, a body that ends early) is a 400 naming no library.
  */
 import type { FastifyRequest } from 'fastify';
-import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { Limits } from '../config.ts';
 import { badParameter, GradlabError, tooLarge } from '../errors.ts';
 
@@ -75,7 +74,7 @@ export async function readMultipartParts(request: FastifyRequest, limits: Multip
   let images = 0;
   try {
     for (let next = await first; !next.done; next = await parts.next()) {
-      const part = next.value as MultipartFile | MultipartValue;
+      const part = next.value;
       if (part.type === 'file') {
         if (!isImage(part.fieldname)) {
           throw badParameter(part.fieldname, "is not a known file field; send images in 'image' or 'images'");

@@ -115,7 +115,7 @@ export async function readImageRequest<P>(request: FastifyRequest, schema: TSche
   if (images !== undefined) {
     if (!Array.isArray(images) || images.length === 0) throw badParameter('images', 'must be a non-empty array of images');
     if (images.length > maxImages) throw tooLarge('images', `images: ${images.length} images is more than the limit of ${maxImages}`);
-    return { images: images.map((value, i) => ({ value, field: `images[${i}]` })), batch: true, params };
+    return { images: images.map((value: unknown, i) => ({ value, field: `images[${i}]` })), batch: true, params };
   }
   if (image === undefined || image === null) throw badImage('image', "no image: send 'image' or 'images'");
   return { images: [{ value: image, field: 'image' }], batch: false, params };

@@ -149,8 +149,8 @@ export function pixelsFromArray(value: unknown[], spec: ImageInputSpec, field: s
       throw bad(`${field}[${y}]`, Array.isArray(row) ? `has ${row.length} columns` : 'is not an array');
     }
     for (let x = 0; x < width; x++) {
-      const cell = row[x];
-      const values = Array.isArray(cell) ? cell : [cell];
+      const cell: unknown = row[x];
+      const values: unknown[] = Array.isArray(cell) ? cell : [cell];
       if (values.length !== channels || (!Array.isArray(cell) && channels !== 1)) {
         throw bad(`${field}[${y}][${x}]`, `has ${Array.isArray(cell) ? values.length : 'no'} channels`);
       }

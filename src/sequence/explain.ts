@@ -8,7 +8,7 @@
  * Hand-wired models are not explained: their threshold units have zero gradient almost everywhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import { badParameter, GradlabError } from '../errors.ts';
+import { GradlabError } from '../errors.ts';
 import { resolveClass } from '../model/classes.ts';
 import { encodeSequence } from './input.ts';
 import type { SequenceModel } from './sequence-model.ts';

@@ -68,7 +68,7 @@ export function hiddenGradientNorms(o: GradientFlowOptions): number[] {
           const hh = tf.tanh(xh.add(tf.matMul(r.mul(h), uh)));
           h = z.mul(h).add(tf.onesLike(z).sub(z).mul(hh)) as tf.Tensor2D;
         } else {
-          const [gi, gf, gc, go] = tf.split(xw.add(tf.matMul(h, U)), 4, 1) as tf.Tensor2D[];
+          const [gi, gf, gc, go] = tf.split<tf.Tensor2D>(xw.add(tf.matMul(h, U)), 4, 1);
           c = tf.sigmoid(gf!).mul(c).add(tf.sigmoid(gi!).mul(tf.tanh(gc!))) as tf.Tensor2D;
           h = tf.sigmoid(go!).mul(tf.tanh(c)) as tf.Tensor2D;
         }

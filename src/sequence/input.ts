@@ -123,6 +123,6 @@ export function encodeIds(ids: Int32Array, display: string[], spec: SequenceInpu
   if (spec.encoding === 'ids') return { values: Float32Array.from(ids), length: n, width: 1, display, ids };
   const width = vocab.entries.length;
   const values = new Float32Array(n * width);
-  ids.forEach((id, t) => { values[t * width + id] = 1; });
+  for (let t = 0; t < n; t++) values[t * width + ids[t]!] = 1;
   return { values, length: n, width, display, ids };
 }

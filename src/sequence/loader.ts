@@ -61,7 +61,7 @@ export async function loadSequenceModel(raw: unknown, dir: string, manifestFile:
     const want = manifest.task === 'language-model' ? vocabulary!.entries.length : manifest.task === 'classifier' ? labels : 1;
     if (out.length !== 3 || out[2] !== want) {
       throw new ManifestError(manifestFile, manifest.task === 'classifier' ? 'labels' : 'task',
-        `needs per-step outputs [N, T, ${want}] but the network outputs [${out}]`);
+        `needs per-step outputs [N, T, ${want}] but the network outputs [${out.join(',')}]`);
     }
     return model;
   } catch (err) {

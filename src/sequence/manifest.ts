@@ -4,10 +4,11 @@
  * (src/model/manifest.ts) and adds what a sequence model needs: the task, the input alphabet and
  * the weights. Validated at start-up; a bad manifest names the file and the field.
  */
-import { checkModelName, checkProvenance, isObject, ManifestError, type FailField, type Json, type Provenance } from '../model/manifest.ts';
+import { checkModelName, checkProvenance, isObject, ManifestError, type FailField, type Provenance } from '../model/manifest.ts';
 
 export const SEQUENCE_TASKS = ['running-value', 'classifier', 'language-model'] as const;
 export type SequenceTask = (typeof SEQUENCE_TASKS)[number];
+const isSequenceTask = (value: unknown): value is SequenceTask => (SEQUENCE_TASKS as readonly unknown[]).includes(value);
 
 /**
  * What one step of the input is: a number, a pair of numbers, a bit (0/1), a character of a text
@@ -56,7 +57,7 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
   const m = raw;
   checkModelName(m, fail);
   if (m.kind !== 'sequence') fail('kind', `must be 'sequence' (got ${JSON.stringify(m.kind)})`);
-  if (!(SEQUENCE_TASKS as readonly unknown[]).includes(m.task)) fail('task', `must be one of ${SEQUENCE_TASKS.join(', ')}`);
+  if (!isSequenceTask(m.task)) fail('task', `must be one of ${SEQUENCE_TASKS.join(', ')}`);
   if (m.format !== 'hand-wired' && m.format !== 'layers') fail('format', "must be 'hand-wired' or 'layers'");
   const model = m.model ?? (m.format === 'layers' ? 'model.json' : 'weights.json');
   if (typeof model !== 'string' || model.length === 0) fail('model', 'must be a path string');
@@ -104,7 +105,7 @@ export function parseSequenceManifest(raw: unknown, file: string): SequenceModel
     name: m.name as string,
     kind: 'sequence',
     ...(typeof m.description === 'string' ? { description: m.description } : {}),
-    task: m.task as SequenceTask,
+    task: m.task,
     format: m.format,
     model: model,
     input: {

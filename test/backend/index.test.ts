@@ -56,11 +56,11 @@ test('explanations and attacks agree on the wasm and cpu backends', async (t) =>
       for (const method of ['gradient', 'guided-backprop', 'gradcam', 'integrated-gradients']) {
         const res = await request(app.server).post('/v1/models/tiny/explain').send({ image, method, target: 1, steps: 16 });
         assert.equal(res.status, 200, res.text);
-        maps[backend]![method] = res.body.map.data;
+        maps[backend][method] = res.body.map.data;
       }
       const attack = await request(app.server).post('/v1/models/tiny/attack').send({ image, method: 'bim', epsilon: 0.2, steps: 5 });
       assert.equal(attack.status, 200, attack.text);
-      maps[backend]!.bim = attack.body.adversarial.image.data;
+      maps[backend].bim = attack.body.adversarial.image.data;
     });
   }
   for (const method of Object.keys(maps.wasm!)) {

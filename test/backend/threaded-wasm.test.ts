@@ -17,8 +17,8 @@ function startIn(threads: number): ChildReport {
   return JSON.parse(child.stdout) as ChildReport;
 }
 
-function referenceConv(): number[] {
-  tf.setBackend('cpu');
+async function referenceConv(): Promise<number[]> {
+  await tf.setBackend('cpu');
   return tf.tidy(() => {
     const x = tf.tensor4d(Array.from({ length: 2 * 9 * 9 * 3 }, (_, i) => Math.sin(i)), [2, 9, 9, 3]);
     const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 16 }, (_, i) => Math.cos(i)), [3, 3, 3, 16]);
@@ -26,12 +26,12 @@ function referenceConv(): number[] {
   });
 }
 
-test('two threads: XNNPACK gets a pool of 2, answers match the cpu backend, no global is left changed, the process exits', () => {
+test('two threads: XNNPACK gets a pool of 2, answers match the cpu backend, no global is left changed, the process exits', async () => {
   const two = startIn(2);
   assert.equal(two.threads, 2);
   assert.deepEqual(two.skipped, []);
   assert.equal(two.workerAfter, two.workerBefore);
-  const reference = referenceConv();
+  const reference = await referenceConv();
   two.conv.forEach((v, i) => assert.ok(Math.abs(v - reference[i]!) <= 1e-4 * Math.max(1, Math.abs(reference[i]!)), `conv[${i}]: ${v} vs ${reference[i]}`));
 });
 

@@ -43,5 +43,5 @@ test('bad black-box settings stop the start with the flag and the variable named
     [['--mode', 'blackbox', '--query-log', 'everything'], {}, /--query-log \/ GRADLAB_QUERY_LOG: 'everything' is not one of off, labels, images/],
     [[], { GRADLAB_API_KEYS: 'alice:5' }, /API keys apply only in black-box mode/],
   ];
-  for (const [argv, env, message] of cases) assert.throws(() => loadConfig(argv, env), (err: Error) => err instanceof ConfigError && message.test(err.message), `${argv} ${JSON.stringify(env)}`);
+  for (const [argv, env, message] of cases) assert.throws(() => loadConfig(argv, env), (err: Error) => err instanceof ConfigError && message.test(err.message), `${argv.join(',')} ${JSON.stringify(env)}`);
 });

@@ -15,6 +15,11 @@ export function values(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** A shape, or a number-or-pair attribute, as the test names print it: `2,8,9,3`, `2`. */
+export function dims(value: number | readonly number[]): string {
+  return typeof value === 'number' ? `${value}` : value.join(',');
+}
+
 export function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

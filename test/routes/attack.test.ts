@@ -58,7 +58,7 @@ test('Accept: text/event-stream streams progress events, then the result', async
   const { app } = await build(t);
   const res = await request(app.server).post(url).set('accept', 'text/event-stream').send({ image, method: 'pgd', epsilon: 0.3, steps: 5 });
   assert.equal(res.status, 200);
-  assert.match(res.headers['content-type'], /text\/event-stream/);
+  assert.match(res.headers['content-type'] ?? '', /text\/event-stream/);
   const events = res.text.trim().split('\n\n').map((block) => {
     const [eventLine, dataLine] = block.split('\n');
     return { event: eventLine!.replace('event: ', ''), data: JSON.parse(dataLine!.replace('data: ', '')) };

@@ -191,7 +191,8 @@ function floatsOf(tensor: { dtype: string; encoding: string; data: string }): nu
 
 test('encodingFormat base64 answers the same floats as little-endian float32 bytes, for explain, attack and visualize', async (t) => {
   const { app } = await build(t);
-  const cases: [string, Record<string, unknown>, (body: Record<string, any>) => { shape: number[]; data: unknown }][] = [
+  type Encoded = { shape: number[]; data: unknown };
+  const cases: [string, Record<string, unknown>, (body: { map: Encoded; adversarial: { image: Encoded }; image: Encoded }) => Encoded][] = [
     [url, { image, method: 'gradient' }, (b) => b.map],
     ['/v1/models/tiny/attack', { image, method: 'bim', epsilon: 0.2, steps: 3 }, (b) => b.adversarial.image],
     ['/v1/models/tiny/visualize', { target: 'square', steps: 5, seed: 2 }, (b) => b.image],

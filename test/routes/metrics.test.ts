@@ -12,7 +12,7 @@ test('metrics count requests by route, model and status, and report inference, b
   await request(app.server).get('/v1/models/nope');
   const res = await request(app.server).get('/metrics');
   assert.equal(res.status, 200);
-  assert.match(res.headers['content-type'], /text\/plain/);
+  assert.match(res.headers['content-type'] ?? '', /text\/plain/);
   const text = res.text;
   assert.match(text, /gradlab_http_requests_total\{method="POST",route="\/v1\/models\/:model\/classify",model="tiny",status="200"\} 1/);
   assert.match(text, /gradlab_http_requests_total\{method="POST",route="\/v1\/models\/:model\/classify",model="tiny",status="400"\} 1/);

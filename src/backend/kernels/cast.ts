@@ -21,7 +21,7 @@ function cast(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: { 
   const { inputs: { x }, backend, attrs } = args;
   if (attrs.dtype === x.dtype && x.dtype !== 'string') return shareBuffer(backend, x);
   if (attrs.dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) return toBool(backend, x);
-  return runStock('Cast', backend, { x }, attrs as unknown as Record<string, unknown>);
+  return runStock('Cast', backend, { x }, attrs);
 }
 
 export const castConfig: tf.KernelConfig = {

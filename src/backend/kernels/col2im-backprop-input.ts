@@ -28,7 +28,6 @@ export function usesCol2im(info: tf.backend_util.Conv2DInfo): boolean {
   return info.inChannels === 1 || (strided && info.inChannels <= 3);
 }
 
-
 /**
  * dx[b, oh·sh − top + i·dh, ow·sw − left + j·dw, c] += cols[(b, oh, ow), (i, j, c)], one tap (i, j, c)
  * at a time so that the innermost loop is a long branch-free strided run over ow (measured 2–4×
@@ -56,7 +55,7 @@ function scatterAdd(cs: Float32Array, dxs: Float32Array, info: tf.backend_util.C
             if (y < 0 || y >= inHeight) continue;
             let src = ((b * outHeight + oh) * outWidth + owFrom) * patch + tap;
             let dst = ((b * inHeight + y) * inWidth + owFrom * sw + colShift) * inChannels + ci;
-            for (let ow = owFrom; ow < owTo; ow++, src += patch, dst += dxStep) dxs[dst] += cs[src]!;
+            for (let ow = owFrom; ow < owTo; ow++, src += patch, dst += dxStep) dxs[dst]! += cs[src]!;
           }
         }
       }

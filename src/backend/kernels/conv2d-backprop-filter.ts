@@ -39,10 +39,10 @@ function conv2DBackpropFilter(args: {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
 
-  if (dy.shape[0] !== batchSize || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth
-      || dy.shape[3] !== outChannels) {
-    throw new Error(`gradlab wasm Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the `
-      + `conv output shape [${info.outShape}]`);
+  if (dy.shape[0] !== batchSize || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth ||
+      dy.shape[3] !== outChannels) {
+    throw new Error(`gradlab wasm Conv2DBackpropFilter: dy shape [${dy.shape.join(',')}] does not match the ` +
+      `conv output shape [${info.outShape.join(',')}]`);
   }
 
   // Bottom/right padding just large enough for kh x kw outputs. A forward 'valid' conv may leave

@@ -40,13 +40,13 @@ function depthwiseConv2dNativeBackpropFilter(args: {
   const { top, left } = info.padInfo;
 
   if (dy.shape[0] !== b || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth || dy.shape[3] !== c * m) {
-    throw new Error(`gradlab wasm DepthwiseConv2dNativeBackpropFilter: dy shape [${dy.shape}] does not `
-      + `match the conv output shape [${info.outShape}]`);
+    throw new Error(`gradlab wasm DepthwiseConv2dNativeBackpropFilter: dy shape [${dy.shape.join(',')}] does not ` +
+      `match the conv output shape [${info.outShape.join(',')}]`);
   }
   if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) {
     // tfjs rejects this combination in the forward op already; say so rather than guess.
-    throw new Error('gradlab wasm DepthwiseConv2dNativeBackpropFilter: strides > 1 together with '
-      + 'dilations > 1 are not supported');
+    throw new Error('gradlab wasm DepthwiseConv2dNativeBackpropFilter: strides > 1 together with ' +
+      'dilations > 1 are not supported');
   }
 
   // Padding just large enough for kh x kw outputs of the stride-d correlation; surplus is cropped.

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cachePerBackend } from './filter-cache.ts';
 import { transposedConvAxis } from './conv2d-backprop-input.ts';
 import {
-  asPair, depthwiseConv2d, explicitPad, reshape, reverse, slice, sum, withIntermediates, zeroDilate,
+  asPair, depthwiseConv2d, explicitPad, reshape, reverse, shape4, slice, sum, withIntermediates, zeroDilate,
   type BackendWasm, type TensorInfo,
 } from './wasm-ops.ts';
 
@@ -28,7 +28,7 @@ interface DepthwiseBackpropInputAttrs {
 
 /** [kh, kw, C, M] -> flipped in space, as a multiplier-1 filter over C*M channels. */
 function flipAsMultiplierOne(backend: BackendWasm, filter: TensorInfo): TensorInfo {
-  const [kh, kw, c, m] = filter.shape;
+  const [kh, kw, c, m] = shape4(filter);
   return withIntermediates(backend, (keep) => {
     const flipped = keep(reverse(backend, filter, [0, 1]));
     return reshape(backend, flipped, [kh, kw, c * m, 1]);
@@ -49,12 +49,12 @@ function depthwiseConv2dNativeBackpropInput(args: {
 }): TensorInfo {
   const { inputs: { dy, filter }, backend, attrs } = args;
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs;
+  const filterShape = shape4(filter);
   const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, asPair(dilations), pad,
-    dimRoundingMode, true);
+    inputShape, filterShape, strides, asPair(dilations), pad, dimRoundingMode, true);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-  const multiplier = filter.shape[3];
+  const multiplier = filterShape[3];
 
   const rows = transposedConvAxis(inHeight, outHeight * sh, info.effectiveFilterHeight, info.padInfo.top);
   const cols = transposedConvAxis(inWidth, outWidth * sw, info.effectiveFilterWidth, info.padInfo.left);

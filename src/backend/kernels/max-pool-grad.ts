@@ -108,7 +108,7 @@ function maxPoolGrad(args: {
   const { strideHeight, strideWidth, effectiveFilterHeight, effectiveFilterWidth } = info;
   const { top, left } = info.padInfo;
   if (dy.shape[0] !== batchSize || dy.shape[1] !== outHeight || dy.shape[2] !== outWidth || dy.shape[3] !== channels) {
-    throw new Error(`gradlab wasm MaxPoolGrad: dy shape [${dy.shape}] does not match the pool output shape [${info.outShape}]`);
+    throw new Error(`gradlab wasm MaxPoolGrad: dy shape [${dy.shape.join(',')}] does not match the pool output shape [${info.outShape.join(',')}]`);
   }
 
   const out = backend.makeOutput(input.shape, 'float32');
@@ -137,7 +137,7 @@ function maxPoolGrad(args: {
         const windowStart = ((b * inHeight + rowFrom) * inWidth + colFrom) * channels;
         for (let ch = 0; ch < channels; ch++) {
           const at = firstMaximum(xs, ys[o + ch]!, windowStart + ch, rows, cols, rowStride, channels);
-          if (at >= 0) dxs[at] += dys[o + ch]!;
+          if (at >= 0) dxs[at]! += dys[o + ch]!;
         }
       }
     }

@@ -37,25 +37,25 @@ function strideProduct(attrs: Attrs): number {
 
 /** Output pixels (approximately: input pixels over the strides) × the filter's multiply-adds per pixel. */
 const forwardConv: MacCount = ({ x, filter }, attrs) => {
-  const [n, h, w] = x!.shape as number[];
+  const [n, h, w] = x!.shape;
   return ((n! * h! * w!) / strideProduct(attrs)) * product(filter!.shape);
 };
 
 /** Filter gradients: the output gradient's pixels × the filter's size (`filterShape` attribute). */
 const backpropFilter: MacCount = ({ dy }, attrs) => {
-  const [n, oh, ow] = dy!.shape as number[];
+  const [n, oh, ow] = dy!.shape;
   return n! * oh! * ow! * product((attrs.filterShape as number[] | undefined) ?? [1]);
 };
 
 const backpropInput: MacCount = ({ dy, filter }) => {
-  const [n, oh, ow] = dy!.shape as number[];
-  const [kh, kw, cin, ch] = filter!.shape as number[];
+  const [n, oh, ow] = dy!.shape;
+  const [kh, kw, cin, ch] = filter!.shape;
   return n! * oh! * ow! * kh! * kw! * cin! * ch!;
 };
 
 /** Depthwise filters are [KH, KW, C, multiplier]: KH·KW·C·multiplier multiply-adds per pixel. */
 const depthwiseBackpropInput: MacCount = ({ dy, filter }) => {
-  const [n, oh, ow] = dy!.shape as number[];
+  const [n, oh, ow] = dy!.shape;
   return n! * oh! * ow! * product(filter!.shape);
 };
 
@@ -96,7 +96,7 @@ export function parallelWhenLarge(config: tf.KernelConfig, pool: PoolSwitch): tf
   if (!macs) return config;
   const inner = config.kernelFunc;
   const kernelFunc: tf.KernelFunc = (args) => {
-    if (pool.isParallel || macs(args.inputs as Inputs, (args.attrs ?? {}) as Attrs) < pool.minMacs) return inner(args);
+    if (pool.isParallel || macs(args.inputs as Inputs, args.attrs ?? {}) < pool.minMacs) return inner(args);
     pool.parallel();
     try {
       return inner(args);

@@ -21,8 +21,8 @@ function unsortedSegmentSum(args: {
   const idsRank = segmentIds.shape.length;
   for (let i = 0; i < idsRank; i++) {
     if (segmentIds.shape[i] !== x.shape[i]) {
-      throw new Error(`gradlab wasm UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be `
-        + `a prefix of x shape [${x.shape}]`);
+      throw new Error(`gradlab wasm UnsortedSegmentSum: segmentIds shape [${segmentIds.shape.join(',')}] must be ` +
+        `a prefix of x shape [${x.shape.join(',')}]`);
     }
   }
   const innerShape = x.shape.slice(idsRank);
@@ -35,11 +35,11 @@ function unsortedSegmentSum(args: {
   const xs = backend.typedArrayFromHeap(x);
   const acc = new Float64Array(numSegments * inner);
   for (let row = 0; row < ids.length; row++) {
-    const seg = ids[row];
+    const seg = ids[row]!;
     if (seg < 0 || seg >= numSegments) continue;
     const src = row * inner;
     const dst = seg * inner;
-    for (let k = 0; k < inner; k++) acc[dst + k] += xs[src + k];
+    for (let k = 0; k < inner; k++) acc[dst + k]! += xs[src + k]!;
   }
   backend.typedArrayFromHeap(out).set(acc);
   return out;

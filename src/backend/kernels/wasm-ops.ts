@@ -17,6 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 export type { BackendWasm };
 export type TensorInfo = tf.TensorInfo;
 export type Pair = [number, number];
+export type Shape4 = [number, number, number, number];
 
 type AnyKernelFunc = (params: {
   inputs: Record<string, TensorInfo>;
@@ -170,7 +171,7 @@ export function depthwiseConv2d(
  */
 export function zeroDilate(backend: BackendWasm, x: TensorInfo, sh: number, sw: number): TensorInfo {
   if (sh === 1 && sw === 1) return reshape(backend, x, x.shape);
-  const [b, h, w, c] = x.shape;
+  const [b, h, w, c] = shape4(x);
   return withIntermediates(backend, (keep) => {
     const spread = keep(reshape(backend, x, [b * h, 1, w, 1, c]));
     const padded = keep(padZeros(backend, spread, [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]));
@@ -178,17 +179,23 @@ export function zeroDilate(backend: BackendWasm, x: TensorInfo, sh: number, sw: 
   });
 }
 
+/** The four dimensions of an NHWC tensor or a conv filter; any other rank is an error. */
+export function shape4(x: TensorInfo): Shape4 {
+  const s = x.shape;
+  if (s.length !== 4) throw new Error(`gradlab wasm kernels: expected a rank-4 tensor, got shape [${s.join(',')}]`);
+  return [s[0]!, s[1]!, s[2]!, s[3]!];
+}
+
 /** Attribute values conv kernels receive: a number or a pair. */
 export function asPair(value: number | number[] | undefined, fallback = 1): Pair {
   if (value == null) return [fallback, fallback];
   if (typeof value === 'number') return [value, value];
-  return [value[0], value[1]];
+  return [value[0]!, value[1]!];
 }
 
 /** Throws a clear error for the NCHW layout, which no wasm conv kernel supports. */
-export function assertChannelsLast(kernel: string, dataFormat: unknown): void {
+export function assertChannelsLast(kernel: string, dataFormat: string | undefined): void {
   if (dataFormat != null && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    throw new Error(`gradlab wasm ${kernel}: dataFormat '${String(dataFormat)}' is not supported; use 'NHWC'`);
+    throw new Error(`gradlab wasm ${kernel}: dataFormat '${dataFormat}' is not supported; use 'NHWC'`);
   }
 }
-

@@ -43,7 +43,7 @@ class WeightKeys {
   constructor(private readonly addon: NativeAddon) {}
 
   keyOf(backend: BackendWasm, dataId: object): number {
-    const id = backend.dataIdMap.get(dataId).id as number;
+    const id = backend.dataIdMap.get(dataId).id;
     if (this.live.get(dataId) !== id) this.live.set(dataId, id);
     // A sweep every 32 calls: cheap (a handful of weights per model) and bounded in staleness.
     if (++this.calls % 32 === 0) this.sweep(backend);
@@ -106,12 +106,23 @@ export function nativeConvKernels({ addon, threadsFor, fallback }: ConvKernelDep
   function run(backend: BackendWasm, c: Call): void {
     const i = c.info;
     const g = geometry;
-    const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset as number;
+    const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     g[G.pass] = c.pass;
-    g[G.n] = i.batchSize; g[G.ih] = i.inHeight; g[G.iw] = i.inWidth; g[G.ic] = i.inChannels;
-    g[G.oh] = i.outHeight; g[G.ow] = i.outWidth; g[G.oc] = i.outChannels;
-    g[G.kh] = i.filterHeight; g[G.kw] = i.filterWidth; g[G.sh] = i.strideHeight; g[G.sw] = i.strideWidth;
-    g[G.dh] = i.dilationHeight; g[G.dw] = i.dilationWidth; g[G.padTop] = i.padInfo.top; g[G.padLeft] = i.padInfo.left;
+    g[G.n] = i.batchSize;
+    g[G.ih] = i.inHeight;
+    g[G.iw] = i.inWidth;
+    g[G.ic] = i.inChannels;
+    g[G.oh] = i.outHeight;
+    g[G.ow] = i.outWidth;
+    g[G.oc] = i.outChannels;
+    g[G.kh] = i.filterHeight;
+    g[G.kw] = i.filterWidth;
+    g[G.sh] = i.strideHeight;
+    g[G.sw] = i.strideWidth;
+    g[G.dh] = i.dilationHeight;
+    g[G.dw] = i.dilationWidth;
+    g[G.padTop] = i.padInfo.top;
+    g[G.padLeft] = i.padInfo.left;
     g[G.groups] = c.groups;
     g[G.activation] = c.activation ?? 0;
     g[G.alpha] = c.alpha ?? 0;

@@ -35,7 +35,7 @@ export interface OtherKernelDeps {
   fallback: (name: string) => Fallback;
 }
 
-const offset = (backend: BackendWasm, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset as number;
+const offset = (backend: BackendWasm, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
 const heapOf = (backend: BackendWasm) => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
@@ -87,7 +87,8 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     const batchA = product(aShape.slice(0, -2));
     const batchB = product(bShape.slice(0, -2));
     // Batch shapes: equal, or one side a single matrix (broadcast); anything else falls back.
-    const outBatch = batchA === batchB && aShape.slice(0, -2).join() === bShape.slice(0, -2).join() ? aShape.slice(0, -2)
+    const outBatch = batchA === batchB && aShape.slice(0, -2).join() === bShape.slice(0, -2).join()
+      ? aShape.slice(0, -2)
       : batchB === 1 ? aShape.slice(0, -2) : batchA === 1 ? bShape.slice(0, -2) : undefined;
     const supported = outBatch && activation !== undefined && ![a, b, bias].some((t) => t && t.dtype !== 'float32') &&
       aShape.length >= 2 && bShape.length >= 2 && (!bias || (bias.shape.length === 1 && bias.shape[0] === n)) &&
@@ -96,15 +97,23 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     const batch = Math.max(batchA, batchB);
     return into(backend, [...outBatch, m, n], (out) => {
       const g = mmGeometry;
-      g[MM.batch] = batch; g[MM.m] = m; g[MM.k] = k; g[MM.n] = n;
-      g[MM.transposeA] = transposeA ? 1 : 0; g[MM.transposeB] = transposeB ? 1 : 0;
-      g[MM.strideA] = batchA === 1 ? 0 : m * k; g[MM.strideB] = batchB === 1 ? 0 : k * n;
-      g[MM.activation] = activation!; g[MM.alpha] = (attrs.leakyreluAlpha as number | undefined) ?? 0.2;
+      g[MM.batch] = batch;
+      g[MM.m] = m;
+      g[MM.k] = k;
+      g[MM.n] = n;
+      g[MM.transposeA] = transposeA ? 1 : 0;
+      g[MM.transposeB] = transposeB ? 1 : 0;
+      g[MM.strideA] = batchA === 1 ? 0 : m * k;
+      g[MM.strideB] = batchB === 1 ? 0 : k * n;
+      g[MM.activation] = activation!;
+      g[MM.alpha] = (attrs.leakyreluAlpha as number | undefined) ?? 0.2;
       g[MM.hasBias] = bias ? 1 : 0;
       // Untransposed A runs row by row (matmul.cc): the thread count follows one row's work, so
       // a row gets the same threads, and the same result, in any batch.
       g[MM.threads] = threadsFor(transposeA ? batch * m * k * n : k * n);
-      g[MM.a] = offset(backend, a!); g[MM.b] = offset(backend, b!); g[MM.bias] = bias ? offset(backend, bias) : 0;
+      g[MM.a] = offset(backend, a!);
+      g[MM.b] = offset(backend, b!);
+      g[MM.bias] = bias ? offset(backend, bias) : 0;
       g[MM.c] = offset(backend, out);
       addon.matMul(heapOf(backend), g);
     });
@@ -117,6 +126,7 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     const rank = x!.shape.length;
     if ((x!.dtype !== 'float32' && x!.dtype !== 'int32') || rank < 1 || rank > SLICE_MAX_RANK) return fallback('Slice')(args);
     const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+    if (!begin || !size) return fallback('Slice')(args); // never: tfjs returns [begin, size]
     return into(backend, size, (out) => {
       const g = sliceGeometry;
       g.fill(0);

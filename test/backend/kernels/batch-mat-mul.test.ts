@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { clearWasmGradientKernelCaches } from '../../../src/backend/kernels/index.ts';
-import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
+import { dims, maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
 import { MATMUL_SHAPES } from '../fixtures/matmul-cases.ts';
 
 const TOLERANCE = 1e-5;
@@ -31,7 +31,7 @@ const SHAPES = MATMUL_SHAPES;
 for (const s of SHAPES) {
   for (const transposeA of [false, true]) {
     for (const transposeB of [false, true]) {
-      test(`BatchMatMul a=[${s.batchA},${s.m},${s.k}] b=[${s.batchB},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async () => {
+      test(`BatchMatMul a=[${dims(s.batchA)},${s.m},${s.k}] b=[${dims(s.batchB)},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async () => {
         const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
         const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
         await assertSameOnBoth(() =>

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
 import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
-import { DEPTHWISE_CASES, convGradient, depthwiseOp, type ConvCase, type Pad as ConvPad, type Shape4 } from '../fixtures/conv-cases.ts';
+import { DEPTHWISE_CASES, convCaseName, convGradient, depthwiseOp, type ConvCase, type Pad as ConvPad, type Shape4 } from '../fixtures/conv-cases.ts';
 
 type Pad = Exclude<ConvPad, number>;
 type Case = ConvCase;
@@ -28,7 +28,7 @@ before(async () => {
 for (const wrt of ['filter', 'x'] as const) {
   const kernel = wrt === 'filter' ? 'DepthwiseConv2dNativeBackpropFilter' : 'DepthwiseConv2dNativeBackpropInput';
   for (const c of CASES) {
-    test(`${kernel} x=${c.x} filter=${c.filter} strides=${c.strides} pad=${JSON.stringify(c.pad)}`, async () => {
+    test(`${kernel} ${convCaseName(c)}`, async () => {
       const expected = await depthwiseGradient('cpu', c, wrt);
       const actual = await depthwiseGradient('wasm', c, wrt);
       const error = maxRelativeError(actual, expected);
@@ -62,7 +62,7 @@ async function runBackpropKernel(
     if (useExpanded) {
       fValues = new Float32Array(size(expanded));
       for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < c * m; k++) {
-        fValues[((i * dilation) * expanded[1] + j * dilation) * c * m + k] = taps[(i * kw + j) * c * m + k];
+        fValues[((i * dilation) * expanded[1] + j * dilation) * c * m + k] = taps[(i * kw + j) * c * m + k]!;
       }
     }
     const f = tf.tensor4d(fValues, useExpanded ? expanded : filter);
@@ -79,7 +79,7 @@ async function runBackpropKernel(
     if (useExpanded) {
       data = new Float32Array(size(filter));
       for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < c * m; k++) {
-        data[(i * kw + j) * c * m + k] = full[((i * dilation) * expanded[1] + j * dilation) * c * m + k];
+        data[(i * kw + j) * c * m + k] = full[((i * dilation) * expanded[1] + j * dilation) * c * m + k]!;
       }
     }
   }
@@ -89,7 +89,7 @@ async function runBackpropKernel(
 }
 
 for (const kernel of ['DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] as const) {
-  for (const pad of ['valid', 'same'] as Pad[]) {
+  for (const pad of ['valid', 'same'] as const) {
     test(`${kernel} with dilations 2, pad ${pad}`, async () => {
       const expected = await runBackpropKernel('cpu', kernel, [2, 11, 10, 3], [3, 3, 3, 2], 2, pad);
       const actual = await runBackpropKernel('wasm', kernel, [2, 11, 10, 3], [3, 3, 3, 2], 2, pad);

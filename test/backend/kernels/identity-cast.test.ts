@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
-import { maxRelativeError, on, values } from '../../helpers/kernel-check.ts';
+import { dims, maxRelativeError, on, values } from '../../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
 
@@ -29,11 +29,12 @@ const CASTS: { shape: number[]; from: 'float32' | 'int32' | 'bool'; to: 'float32
 ];
 
 for (const c of CASTS) {
-  test(`Cast ${c.from} -> ${c.to} [${c.shape}] and Identity match the cpu backend`, async () => {
+  test(`Cast ${c.from} -> ${c.to} [${dims(c.shape)}] and Identity match the cpu backend`, async () => {
     const make = () => {
       const n = c.shape.reduce((a, b) => a * b, 1);
       const raw = Array.from(values(n, 5), (v) => v * 10);
-      const source = c.from === 'bool' ? tf.tensor(raw.map((v) => (v > 0 ? 1 : 0)), c.shape, 'bool')
+      const source = c.from === 'bool'
+        ? tf.tensor(raw.map((v) => (v > 0 ? 1 : 0)), c.shape, 'bool')
         : tf.tensor(raw, c.shape, c.from);
       return tf.add(tf.cast(tf.cast(source, c.to), 'float32'), tf.cast(tf.clone(source), 'float32'));
     };

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
-import { maxRelativeError, size } from '../../helpers/kernel-check.ts';
-import { POOL_CASES, maxPoolGradient } from '../fixtures/pool-cases.ts';
+import { maxRelativeError } from '../../helpers/kernel-check.ts';
+import { POOL_CASES, maxPoolGradient, poolCaseName } from '../fixtures/pool-cases.ts';
 
 const TOLERANCE = 1e-5;
 const CASES = POOL_CASES;
@@ -21,7 +21,7 @@ before(async () => {
 });
 
 for (const c of CASES) {
-  test(`MaxPoolGrad x=${c.x} filter=${c.filter} strides=${c.strides} pad=${c.pad} values=${c.values}`, async () => {
+  test(`MaxPoolGrad ${poolCaseName(c)}`, async () => {
     const expected = await maxPoolGradient('cpu', c);
     const actual = await maxPoolGradient('wasm', c);
     const error = maxRelativeError(actual, expected);

@@ -65,7 +65,7 @@ async function trainOneStep(backend: string): Promise<{ weights: Float32Array[];
   const tensorCounts: number[] = [];
   for (let step = 0; step < 3; step++) {
     const value = optimizer.minimize(loss, true);
-    losses.push((await value!.data())[0]);
+    losses.push((await value!.data())[0]!);
     value!.dispose();
     tensorCounts.push(tf.memory().numTensors);
   }
@@ -81,10 +81,10 @@ async function trainOneStep(backend: string): Promise<{ weights: Float32Array[];
 test('training a tiny conv net on wasm matches the cpu backend step for step', async () => {
   const expected = await trainOneStep('cpu');
   const actual = await trainOneStep('wasm');
-  assert.ok(actual.losses[2] < actual.losses[0], `loss went down: ${actual.losses}`);
+  assert.ok(actual.losses[2]! < actual.losses[0]!, `loss went down: ${actual.losses.join(',')}`);
   assert.ok(maxRelativeError(actual.losses, expected.losses) <= TOLERANCE);
   actual.weights.forEach((w, i) => {
-    assert.ok(maxRelativeError(w, expected.weights[i]) <= 1e-4, `weight ${i}: ${maxRelativeError(w, expected.weights[i])}`);
+    assert.ok(maxRelativeError(w, expected.weights[i]!) <= 1e-4, `weight ${i}: ${maxRelativeError(w, expected.weights[i]!)}`);
   });
 });
 
@@ -103,7 +103,7 @@ test('input gradient of a conv -> batch-norm -> relu model runs on wasm', async 
     });
     const names = model.weights.map((v) => v.name); // same order as getWeights()
     model.setWeights(model.getWeights().map((w, i) =>
-      (names[i].includes('variance') ? tf.onesLike(w) : tf.tensor(values(w.size, 200 + i), w.shape))));
+      (names[i]!.includes('variance') ? tf.onesLike(w) : tf.tensor(values(w.size, 200 + i), w.shape))));
     const x = tf.tensor4d(values(2 * 10 * 10 * 3, 9), [2, 10, 10, 3]);
     const before = tf.memory().numTensors;
     const g = tf.grad((xv: tf.Tensor) => (model.predict(xv) as tf.Tensor).sum())(x);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
-import { maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
+import { dims, maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
 
@@ -42,7 +42,7 @@ const SEGMENT_CASES: { x: number[]; ids: number[]; numSegments: number }[] = [
 ];
 
 for (const c of SEGMENT_CASES) {
-  test(`UnsortedSegmentSum x=[${c.x}] numSegments=${c.numSegments}`, async () => {
+  test(`UnsortedSegmentSum x=[${dims(c.x)}] numSegments=${c.numSegments}`, async () => {
     await assertSameOnBoth(() =>
       tf.unsortedSegmentSum(tf.tensor(values(size(c.x), 1), c.x), tf.tensor1d(c.ids, 'int32'), c.numSegments));
   });
@@ -82,16 +82,16 @@ test('Embedding layer weight gradient', async () => {
         tf.layers.dense({ units: 2, kernelInitializer: 'zeros' }),
       ],
     });
-    model.layers[0].setWeights([tf.tensor2d(values(120, 4), [20, 6])]);
-    model.layers[2].setWeights([tf.tensor2d(values(60, 5), [30, 2]), tf.zeros([2])]);
+    model.layers[0]!.setWeights([tf.tensor2d(values(120, 4), [20, 6])]);
+    model.layers[2]!.setWeights([tf.tensor2d(values(60, 5), [30, 2]), tf.zeros([2])]);
     const tokens = tf.tensor2d([[1, 4, 4, 19, 0], [4, 7, 1, 1, 2]], [2, 5], 'int32');
     const loss = () => (model.apply(tokens) as tf.Tensor).square().sum() as tf.Scalar;
     const before = tf.memory().numTensors;
     const { value, grads: g } = tf.variableGrads(loss);
     value.dispose();
     const embeddingName = Object.keys(g).find((name) => name.includes('embeddings'));
-    assert.ok(embeddingName, `no embeddings gradient among ${Object.keys(g)}`);
-    const embeddingGrad = await g[embeddingName].data();
+    assert.ok(embeddingName, `no embeddings gradient among ${Object.keys(g).join(',')}`);
+    const embeddingGrad = await g[embeddingName]!.data();
     tf.dispose(Object.values(g));
     assert.equal(tf.memory().numTensors, before);
     tokens.dispose();

@@ -16,7 +16,7 @@ import { initBackend, type BackendInfo } from '../../../src/backend/index.ts';
 import { loadNativeAddon } from '../../../src/backend/native/addon.ts';
 import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
 import {
-  CONV_CASES, DEPTHWISE_CASES, conv2dOp, convGradient, depthwiseOp, type ConvCase, type Shape4,
+  CONV_CASES, DEPTHWISE_CASES, conv2dOp, convCaseName, convGradient, depthwiseOp, type ConvCase, type Shape4,
 } from '../fixtures/conv-cases.ts';
 
 const TOLERANCE = 1e-5;
@@ -55,14 +55,14 @@ const forwardCases: { name: string; c: ConvCase; depthwise?: boolean; dilations?
 ];
 
 for (const { name, c, depthwise = false, dilations = 1 } of forwardCases) {
-  test(`${name} forward x=${c.x} filter=${c.filter} strides=${c.strides} pad=${JSON.stringify(c.pad)}`, async (t) => {
+  test(`${name} forward ${convCaseName(c)}`, async (t) => {
     if (!needsNative(t)) return;
     const run = (backend: string) => on(backend, () => {
       const x = tf.tensor4d(values(size(c.x), 1), c.x);
       const f = tf.tensor4d(values(size(c.filter), 2), c.filter);
       return depthwise
-        ? tf.depthwiseConv2d(x, f, c.strides, c.pad as 'same', 'NHWC', dilations)
-        : tf.conv2d(x, f, c.strides, c.pad as 'same', 'NHWC', dilations);
+        ? tf.depthwiseConv2d(x, f, c.strides, c.pad, 'NHWC', dilations)
+        : tf.conv2d(x, f, c.strides, c.pad, 'NHWC', dilations);
     });
     const expected = await run('cpu');
     assert.ok(maxRelativeError(await run('wasm'), expected) <= TOLERANCE);
@@ -97,7 +97,7 @@ const gradientTables = [
 for (const { kernel, cases, op } of gradientTables) {
   for (const wrt of ['filter', 'x'] as const) {
     for (const c of cases) {
-      test(`${kernel}${wrt === 'x' ? 'Input' : 'Filter'} x=${c.x} filter=${c.filter} strides=${c.strides} pad=${JSON.stringify(c.pad)}`, async (t) => {
+      test(`${kernel}${wrt === 'x' ? 'Input' : 'Filter'} ${convCaseName(c)}`, async (t) => {
         if (!needsNative(t)) return;
         const expected = await convGradient(op, 'cpu', c, wrt);
         const error = maxRelativeError(await convGradient(op, 'wasm', c, wrt), expected);

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, type BackendInfo } from '../../../src/backend/index.ts';
-import { maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
-import { POOL_CASES, maxPoolGradient } from '../fixtures/pool-cases.ts';
+import { dims, maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
+import { POOL_CASES, maxPoolGradient, poolCaseName } from '../fixtures/pool-cases.ts';
 import { MATMUL_SHAPES } from '../fixtures/matmul-cases.ts';
 
 const TOLERANCE = 1e-5;
@@ -35,7 +35,7 @@ async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
 }
 
 for (const c of POOL_CASES) {
-  test(`MaxPoolGrad x=${c.x} filter=${c.filter} strides=${c.strides} pad=${c.pad} values=${c.values}`, async (t) => {
+  test(`MaxPoolGrad ${poolCaseName(c)}`, async (t) => {
     if (!needsNative(t, 'MaxPoolGrad')) return;
     const expected = await maxPoolGradient('cpu', c);
     assert.ok(maxRelativeError(await maxPoolGradient('wasm', c), expected) <= TOLERANCE);
@@ -63,7 +63,7 @@ test('MaxPoolGrad agrees with the cpu backend on windows of NaN, -Infinity and t
 for (const s of [...MATMUL_SHAPES, { m: 64, k: 1600, n: 128, batchA: [], batchB: [] }]) {
   for (const transposeA of [false, true]) {
     for (const transposeB of [false, true]) {
-      test(`BatchMatMul a=[${s.batchA},${s.m},${s.k}] b=[${s.batchB},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async (t) => {
+      test(`BatchMatMul a=[${dims(s.batchA)},${s.m},${s.k}] b=[${dims(s.batchB)},${s.k},${s.n}] transposeA=${transposeA} transposeB=${transposeB}`, async (t) => {
         if (!needsNative(t, 'BatchMatMul')) return;
         const aShape = [...s.batchA, ...(transposeA ? [s.k, s.m] : [s.m, s.k])];
         const bShape = [...s.batchB, ...(transposeB ? [s.n, s.k] : [s.k, s.n])];
@@ -108,7 +108,7 @@ const SLICES: { shape: number[]; begin: number[]; size: number[]; dtype?: 'int32
   { shape: [3, 4], begin: [1, 1], size: [0, 2] }, // empty
 ];
 for (const s of SLICES) {
-  test(`Slice ${s.dtype ?? 'float32'} [${s.shape}] begin [${s.begin}] size [${s.size}]`, async (t) => {
+  test(`Slice ${s.dtype ?? 'float32'} [${dims(s.shape)}] begin [${dims(s.begin)}] size [${dims(s.size)}]`, async (t) => {
     if (!needsNative(t, 'Slice')) return;
     const compute = () => tf.slice(tf.tensor(values(size(s.shape), 9).map((v) => (s.dtype ? Math.round(v * 100) : v)), s.shape, s.dtype), s.begin, s.size);
     assert.deepEqual(Array.from(await on('wasm', compute)), Array.from(await on('cpu', compute)));
@@ -121,7 +121,7 @@ for (const { shape, scale, offset, paramShape } of [
   { shape: [3, 8], scale: true, offset: false, paramShape: [8] },
   { shape: [2, 5, 5, 4], scale: true, offset: true, paramShape: [1, 1, 1, 4] },
 ]) {
-  test(`FusedBatchNorm x=[${shape}] params=[${paramShape}] scale=${scale} offset=${offset}`, async (t) => {
+  test(`FusedBatchNorm x=[${dims(shape)}] params=[${dims(paramShape)}] scale=${scale} offset=${offset}`, async (t) => {
     if (!needsNative(t, 'FusedBatchNorm')) return;
     const c = shape.at(-1)!;
     await assertSameOnBoth(() => tf.batchNorm(
