@@ -45,6 +45,14 @@ const PUBLISHED: Record<string, string> = {
   AutoAttack: 'Madry et al. 2018: 88.43%; Wong et al. 2020 fast AT: 82.88% (AutoAttack README)',
 };
 
+/**
+ * The parts of a shipped manifest.json this script reads; the rest is written back untouched.
+ * train.ts always records `epochs`, and `epochsCompleted` only for a run exported unfinished.
+ */
+type ShippedManifest = Record<string, unknown> & {
+  provenance?: Record<string, unknown> & { epochs?: number; epochsCompleted?: number };
+};
+
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** Runs an attack over the images in chunks; the robust accuracy and per-stage accounts over all of them. */
@@ -94,7 +102,7 @@ async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<
     if (r.warnings.length) notes = r.warnings;
   }
   process.stderr.write('\n');
-  const manifest = JSON.parse(await readFile(`models/${name}/manifest.json`, 'utf8'));
+  const manifest = JSON.parse(await readFile(`models/${name}/manifest.json`, 'utf8')) as ShippedManifest;
   const epochs = manifest.provenance?.epochsCompleted !== undefined ? ` — after ${manifest.provenance.epochsCompleted} of ${manifest.provenance.epochs} epochs` : '';
   console.log(`\n## Robustness: ${name}${epochs} (first ${count} held-out images, L∞ ε=${epsilon}, AutoAttack ${VERSION})\n`);
   console.log(markdownTable(['attack', 'robust accuracy', 'wall time', 'AutoAttack stages (robust after each)', 'published (MNIST, ε=0.3)'], rows));

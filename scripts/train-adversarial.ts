@@ -47,7 +47,7 @@ export function pgdExamples(
 ): Float32Array {
   const n = labels.length;
   const start = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) start[i] = Math.min(1, Math.max(0, pixels[i] + (2 * random() - 1) * epsilon));
+  for (let i = 0; i < pixels.length; i++) start[i] = Math.min(1, Math.max(0, pixels[i]! + (2 * random() - 1) * epsilon));
   if (epsilon === 0 || steps === 0) return start;
   const stepSize = (2.5 * epsilon) / steps;
   const result = tf.tidy(() => {
@@ -85,7 +85,7 @@ export function pgdAccuracy(model: tf.LayersModel, set: ImageSet, classes: numbe
       const adversarial = pgdExamples(model, set.images.subarray(start * size, (start + n) * size), labels, classes, epsilon, steps, random);
       correct += tf.tidy(() => {
         const predicted = tf.argMax(model.predict(tf.tensor4d(adversarial, [n, set.height, set.width, 1])) as tf.Tensor2D, -1);
-        return tf.sum(tf.cast(tf.equal(predicted, tf.tensor1d(labels, 'int32')), 'int32')).dataSync()[0];
+        return tf.sum(tf.cast(tf.equal(predicted, tf.tensor1d(labels, 'int32')), 'int32')).dataSync()[0]!;
       });
     }
   } finally {

@@ -90,7 +90,7 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimiz
     chunks.push(Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength));
   }
   // getWeights() creates the iteration-count scalar afresh; the moments are the optimiser's own.
-  named[0].tensor.dispose();
+  named[0]!.tensor.dispose();
   await writeFile(path.join(partial, 'optimizer.bin'), Buffer.concat(chunks));
   const powers = optimizer as unknown as AdamPowers;
   const adamPowers = powers.accBeta1 && powers.accBeta2 ? [powers.accBeta1.dataSync()[0], powers.accBeta2.dataSync()[0]] : null;
@@ -101,7 +101,7 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimiz
 
 /** Reads `dir`'s state and loads its weights into `model` and its state into `optimizer`. */
 export async function loadCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<Checkpoint> {
-  const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as Checkpoint & { optimizer: OptimizerEntry[]; adamPowers: number[] | null };
+  const state = JSON.parse(await readFile(path.join(dir, 'state.json'), 'utf8')) as Checkpoint & { optimizer: OptimizerEntry[]; adamPowers: [number, number] | null };
   const saved = await tf.loadLayersModel(fileSystemLoader(path.join(dir, 'model', 'model.json')));
   const weights = saved.getWeights();
   if (weights.length !== model.getWeights().length) throw new Error(`${dir}: the checkpoint holds ${weights.length} weight tensors, the model ${model.getWeights().length}`);

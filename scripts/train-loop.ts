@@ -103,12 +103,12 @@ export async function trainLoop(
         const n = Math.min(opts.batchSize, data.count - b * opts.batchSize);
         const labels = new Int32Array(n);
         for (let i = 0; i < n; i++) {
-          const from = p.order[b * opts.batchSize + i];
+          const from = p.order[b * opts.batchSize + i]!;
           const dx = opts.shift ? randomInt(random, 2 * opts.shift + 1) - opts.shift : 0;
           const dy = opts.shift ? randomInt(random, 2 * opts.shift + 1) - opts.shift : 0;
           const flip = opts.flip && random() < 0.5;
           copyAugmented(data, from, pixels, i, dx, dy, flip);
-          labels[i] = data.labels[from];
+          labels[i] = data.labels[from]!;
         }
         let batchPixels: Float32Array = pixels.subarray(0, n * size);
         let eps = '';

@@ -37,13 +37,13 @@ export function architectureSummary(model: tf.LayersModel): string {
     const c = layer.getConfig() as Record<string, unknown>;
     switch (layer.getClassName()) {
       case 'Conv2D':
-        return `conv${(c.kernelSize as number[]).join('x')}(${c.filters})-${c.activation}`;
+        return `conv${(c.kernelSize as number[]).join('x')}(${String(c.filters)})-${String(c.activation)}`;
       case 'MaxPooling2D':
         return `maxpool${(c.poolSize as number[])[0]}`;
       case 'Dense':
-        return `dense(${c.units})-${c.activation}`;
+        return `dense(${String(c.units)})-${String(c.activation)}`;
       case 'Dropout':
-        return `dropout ${c.rate}`;
+        return `dropout ${String(c.rate)}`;
       default:
         return layer.getClassName().toLowerCase();
     }
@@ -67,7 +67,7 @@ export function copyAugmented(set: ImageSet, from: number, dst: Float32Array, to
       let sx = x - dx;
       if (sx < 0 || sx >= w) continue;
       if (flip) sx = w - 1 - sx;
-      dst[out + y * w + x] = set.images[src + sy * w + sx];
+      dst[out + y * w + x] = set.images[src + sy * w + sx]!;
     }
   }
 }
@@ -90,7 +90,7 @@ export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, pixels
       return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, classes), logits) as tf.Scalar;
     }, true) as tf.Scalar;
   });
-  const stats = { loss: loss.dataSync()[0], correct: correctTensor!.dataSync()[0] };
+  const stats = { loss: loss.dataSync()[0]!, correct: correctTensor!.dataSync()[0]! };
   loss.dispose();
   correctTensor!.dispose();
   return stats;

@@ -196,6 +196,8 @@ function runSettings(opts: Options, recipe: Recipe, trainCount: number, architec
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const recipe = RECIPES[opts.name];
+  // parseOptions has refused every name without a recipe; this narrows the lookup once.
+  if (recipe === undefined) usage(`no recipe for '${opts.name}'`);
   const backend = await initBackend(opts.backend, opts.threads ? { threads: opts.threads } : {});
   console.log(`backend: ${backend.name} (${backend.package})` + (backend.threads ? `, ${backend.threads} thread(s)` : '') +
     (backend.customKernels.length ? `, custom kernels: ${backend.customKernels.join(', ')}` : ''));
@@ -275,13 +277,15 @@ async function main(): Promise<void> {
       seed: opts.seed,
       epochs: opts.epochs,
       ...(epochsDone < opts.epochs ? { epochsCompleted: epochsDone, unfinished: `exported from the checkpoint after ${epochsDone} of ${opts.epochs} epochs` } : {}),
-      ...(adversarial ? {
-        adversarialTraining: `PGD (Madry et al. 2018): every batch replaced by L∞ PGD-${adversarial.steps} examples (random start, step 2.5·ε/${adversarial.steps}) ` +
-          `against the current model; ε ramped linearly from 0 to ${adversarial.epsilon} over the first ${adversarial.rampEpochs} epochs`,
-        pgd40Accuracy: pgd40!.accuracy,
-        pgd40Correct: pgd40!.correct,
-        pgd40: `held-out accuracy under L∞ PGD-40 at ε ${adversarial.epsilon} (random start, step 2.5·ε/40), seed eval-${opts.seed}`,
-      } : {}),
+      ...(adversarial
+        ? {
+            adversarialTraining: `PGD (Madry et al. 2018): every batch replaced by L∞ PGD-${adversarial.steps} examples (random start, step 2.5·ε/${adversarial.steps}) ` +
+              `against the current model; ε ramped linearly from 0 to ${adversarial.epsilon} over the first ${adversarial.rampEpochs} epochs`,
+            pgd40Accuracy: pgd40!.accuracy,
+            pgd40Correct: pgd40!.correct,
+            pgd40: `held-out accuracy under L∞ PGD-40 at ε ${adversarial.epsilon} (random start, step 2.5·ε/40), seed eval-${opts.seed}`,
+          }
+        : {}),
       batchSize: opts.batchSize,
       optimizer: `adam, learning rate ${opts.lr} with cosine decay to ${opts.lr * 0.05} over the run, softmax cross-entropy on logits`,
       augmentation,

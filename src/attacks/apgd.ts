@@ -72,7 +72,7 @@ export function scatterRows(whole: tf.Tensor4D, part: tf.Tensor4D, indices: numb
 export function rankedOthers(c: AttackContext, labels: number[]): number[][] {
   const ranked = tf.tidy(() => {
     const logits = c.model.logits(c.x0);
-    return tf.topk(logits, logits.shape[1]).indices.arraySync() as number[][];
+    return tf.topk(logits, logits.shape[1]).indices.arraySync();
   });
   return ranked.map((row, i) => row.filter((k) => k !== labels[i]));
 }

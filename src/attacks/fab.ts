@@ -48,7 +48,7 @@ async function fabTarget(c: AttackContext, x0: tf.Tensor2D, shape: [number, numb
   const diff = tf.tidy(() => tf.sub(tf.oneHot(tf.tensor1d(targets, 'int32'), classes), tf.oneHot(tf.tensor1d(labels, 'int32'), classes)));
   const margins = (flat: tf.Tensor) => tf.sum(tf.mul(c.model.logits(tf.reshape(flat, [n, ...shape]) as tf.Tensor4D), diff), 1) as tf.Tensor1D;
   const bestNorm = new Array<number>(n).fill(Infinity);
-  const best: (Float32Array | null)[] = new Array(n).fill(null);
+  const best = new Array<Float32Array | null>(n).fill(null);
   let x = tf.clone(x0);
   try {
     for (let step = 1; step <= steps; step++) {
@@ -64,8 +64,8 @@ async function fabTarget(c: AttackContext, x0: tf.Tensor2D, shape: [number, numb
         f = tf.clone(kept);
         kept.dispose();
         const w = grad as tf.Tensor2D;
-        const delta = toHyperplane(f!, w, c.norm);
-        const deltaOrig = toHyperplane(tf.add(f!, tf.sum(tf.mul(w, tf.sub(x0, x)), 1)) as tf.Tensor1D, w, c.norm);
+        const delta = toHyperplane(f, w, c.norm);
+        const deltaOrig = toHyperplane(tf.add(f, tf.sum(tf.mul(w, tf.sub(x0, x)), 1)) as tf.Tensor1D, w, c.norm);
         const a = sizes(delta, c.norm);
         const b = sizes(deltaOrig, c.norm);
         const alpha = tf.expandDims(tf.minimum(tf.div(a, tf.maximum(tf.add(a, b), 1e-12)), ALPHA_MAX), 1);

@@ -22,7 +22,7 @@ const DLR_EPSILON = 1e-12;
  */
 function ranked(logits: tf.Tensor2D): (k: number) => tf.Tensor1D {
   const classes = logits.shape[1];
-  const order = tf.tidy(() => tf.topk(logits, classes).indices.arraySync() as number[][]);
+  const order = tf.tidy(() => tf.topk(logits, classes).indices.arraySync());
   return (k) => logitOf(logits, order.map((row) => row[Math.min(k, classes) - 1]!));
 }
 

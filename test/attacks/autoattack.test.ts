@@ -101,6 +101,7 @@ class AlteredModel extends ImageModel {
   constructor(private readonly change: 'softmax' | 'noise') {
     super(manifestFor('altered', [8, 8, 1], FIXTURE_LABELS), buildFixtureNet(), 'memory');
   }
+
   override logits(x: tf.Tensor4D): tf.Tensor2D {
     const z = super.logits(x);
     return this.change === 'softmax' ? tf.softmax(z) : (tf.add(z, tf.randomNormal(z.shape, 0, 0.5)) as tf.Tensor2D);
@@ -113,7 +114,7 @@ test('gradient-masking checks: probabilities declared as logits and a randomised
     const before = tf.memory().numTensors;
     const report = await runAttack(model, { method: 'autoattack', epsilon: 0.05, version: 'cheap', steps: 5 });
     assert.equal(tf.memory().numTensors, before);
-    assert.ok(report.runs[0]!.warnings!.some((w) => w.startsWith(prefix)), `${change}: ${report.runs[0]!.warnings}`);
+    assert.ok(report.runs[0]!.warnings!.some((w) => w.startsWith(prefix)), `${change}: ${String(report.runs[0]!.warnings)}`);
     model.dispose();
   }
   const plain = convFixture();
