@@ -62,6 +62,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (err, request, reply) => onError(err, request, reply),
     // While closing, requests get gradlab's own 503 GRADLAB_SHUTTING_DOWN (work.ts), not Fastify's.
     return503OnClosing: false,
+    // By the time the app closes, the drain has answered or stopped every request: close idle and
+    // kept-alive sockets at once instead of waiting for clients to drop them.
+    forceCloseConnections: true,
   });
 
   if (options.onRoute) {

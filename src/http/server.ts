@@ -65,6 +65,17 @@ async function main(): Promise<void> {
   );
 
   let closing = false;
+  // Requests not yet answered (SSE streams, which are hijacked, are never counted as answered:
+  // the flush below waits for them only up to its cap).
+  let requestsOpen = 0;
+  app.addHook('onRequest', (_request, _reply, done) => {
+    requestsOpen++;
+    done();
+  });
+  app.addHook('onResponse', (_request, _reply, done) => {
+    requestsOpen--;
+    done();
+  });
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
@@ -74,6 +85,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), drainMs + 15_000);
     force.unref();
     await app.work.drain(drainMs);
+    // Stopped work is answered (503, or an SSE error event) just after its slot frees: let those
+    // answers reach their clients before the sockets are closed (at most 2 s).
+    const flushUntil = Date.now() + 2_000;
+    while (requestsOpen > 0 && Date.now() < flushUntil) await new Promise((resolve) => setTimeout(resolve, 20));
     await app.close();
     app.log.info('shut down');
     process.exit(0);

@@ -33,7 +33,11 @@ const port = parentPort!;
 const models = new Map<string, ImageModel>();
 
 async function setUp({ backend, models: wanted }: WorkerSetup): Promise<void> {
-  await initBackend(backend, { threads: 1 });
+  // Native (oneDNN/OpenMP) kernels stay out of worker threads for now: with them, terminating the
+  // workers at shutdown intermittently crashed the process on exit (SIGSEGV in the OpenMP
+  // runtime's teardown, measured with test/http/reliability.test.ts's shutdown case). The main
+  // thread keeps them; heavy work runs on gradlab's wasm kernels until that teardown is fixed.
+  await initBackend(backend, { threads: 1, native: 'off' });
   for (const { name, source } of wanted) {
     const model = /^(file|https?):\/\//.test(source) ? await loadModelFromUrl(source) : await loadModelFromDir(source);
     model.warmUp([1]);

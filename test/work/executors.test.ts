@@ -18,7 +18,8 @@ const untimed = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (k
 const control = (signal = new AbortController().signal, onProgress?: (e: HeavyProgress) => void): JobControl => ({ limitMs: 60_000, startedAt: Date.now(), signal, ...(onProgress ? { onProgress } : {}) });
 
 test('a worker thread gives the same answers as the main thread (explain, attack with progress, visualize), and stops on cancel', async (t) => {
-  await initBackend('wasm', { threads: 1 });
+  // Heavy workers run gradlab's wasm kernels (native off, see src/work/heavy-worker.ts): the reference does too.
+  await initBackend('wasm', { threads: 1, native: 'off' });
   const fixture = await writeFixtureModel('tiny');
   t.after(fixture.cleanup);
   const model = await loadModelFromDir(fixture.dir);
