@@ -7,20 +7,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../../src/backend/index.ts';
-import { dims, maxRelativeError, size, values } from '../../helpers/kernel-check.ts';
+import { dims, maxRelativeError, on, size, values } from '../../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
-
-/** Runs `compute` on `backend` and returns its output's values; asserts nothing leaked. */
-async function on(backend: string, compute: () => tf.Tensor): Promise<ArrayLike<number>> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const out = tf.tidy(compute);
-  const data = await out.data();
-  out.dispose();
-  assert.equal(tf.memory().numTensors, before, `${backend}: leaked tensors`);
-  return data;
-}
 
 async function assertSameOnBoth(compute: () => tf.Tensor): Promise<void> {
   const expected = await on('cpu', compute);
