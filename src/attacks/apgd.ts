@@ -12,6 +12,7 @@
  * Cost: steps × targets gradient iterations (+1 per run for the starting gradient).
  */
 import * as tf from '@tensorflow/tfjs';
+import { adversarialMask as criterionMask } from './criteria.ts';
 import { apgd } from './apgd-core.ts';
 import { targetedDlrLoss } from './losses.ts';
 import type { AttackContext } from './spec.ts';
@@ -79,8 +80,7 @@ export function rankedOthers(c: AttackContext, labels: number[]): number[][] {
 
 /** Whether each image of `x` is adversarial under the context's criterion. */
 export function adversarialMask(c: AttackContext, x: tf.Tensor4D): boolean[] {
-  const predicted = tf.tidy(() => tf.argMax(c.model.logits(x), 1).dataSync());
-  return Array.from(predicted, (p, i) => c.criterion.isAdversarial(p, i));
+  return criterionMask(c.model, c.criterion, x);
 }
 
 export const apgdT = defineAttack<{ [k: string]: number; steps: number; targets: number }>({

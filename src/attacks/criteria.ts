@@ -5,6 +5,7 @@
  * log-probability of the target (targeted).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ImageModel } from '../model/image-model.ts';
 
 export interface Criterion {
   targeted: boolean;
@@ -45,4 +46,10 @@ export function targetedMisclassification(targets: number[]): Criterion {
 export function subsetCriterion(criterion: Criterion, indices: number[]): Criterion {
   const classes = indices.map((i) => criterion.classes[i]!);
   return criterion.targeted ? targetedMisclassification(classes) : misclassification(classes);
+}
+
+/** Whether each image of the batch `x` is adversarial for `model` under `criterion` (one forward pass). */
+export function adversarialMask(model: ImageModel, criterion: Criterion, x: tf.Tensor4D): boolean[] {
+  const predicted = tf.tidy(() => tf.argMax(model.logits(x), 1).dataSync());
+  return Array.from(predicted, (p, i) => criterion.isAdversarial(p, i));
 }

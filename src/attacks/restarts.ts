@@ -8,6 +8,7 @@
  * disposes the best-so-far batch and any attempt it holds, so a cancelled request leaks nothing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adversarialMask } from './criteria.ts';
 import type { AttackContext, AttackOutput } from './spec.ts';
 
 /** Seeds of successive restarts are this far apart. */
@@ -33,8 +34,7 @@ export async function withRestarts(
       iterations += output.iterations;
       let adversarial: tf.Tensor4D | undefined = output.adversarial;
       try {
-        const predicted = tf.tidy(() => tf.argMax(model.logits(adversarial!), 1).dataSync());
-        const success = Array.from(predicted, (p, i) => criterion.isAdversarial(p, i));
+        const success = adversarialMask(model, criterion, adversarial);
         if (!best) {
           best = adversarial;
           adversarial = undefined;
