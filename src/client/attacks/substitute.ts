@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { prepareAttack, runAttack } from '../../attacks/attack.ts';
+import { permutation, seededRandom, type Random } from '../../datasets/seeded.ts';
 import { ImageModel } from '../../model/image-model.ts';
 import type { ImageModelManifest } from '../../model/manifest.ts';
 import type { HttpOracle } from '../oracle.ts';
@@ -121,14 +122,21 @@ function stack(images: Float32Array[], shape: [number, number, number]): tf.Tens
   return tf.tensor4d(flat, [images.length, ...shape]);
 }
 
-async function train(net: tf.LayersModel, images: Float32Array[], labels: number[], classes: number, shape: [number, number, number], o: SubstituteOptions): Promise<void> {
-  const x = stack(images, shape);
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes));
-  try {
-    await net.fit(x, y, { epochs: o.epochs, batchSize: o.batchSize, shuffle: true, verbose: 0 });
-  } finally {
-    x.dispose();
-    y.dispose();
+/**
+ * Trains for `o.epochs` epochs, each over the set in an order drawn from `random` (not tfjs'
+ * Math.random shuffle), so that the same seed gives the same substitute.
+ */
+async function train(net: tf.LayersModel, images: Float32Array[], labels: number[], classes: number, shape: [number, number, number], o: SubstituteOptions, random: Random): Promise<void> {
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const order = Array.from(permutation(images.length, random));
+    const x = stack(order.map((i) => images[i]!), shape);
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(order.map((i) => labels[i]!), 'int32'), classes));
+    try {
+      await net.fit(x, y, { epochs: 1, batchSize: o.batchSize, shuffle: false, verbose: 0 });
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
   }
 }
 
@@ -183,6 +191,7 @@ export async function substituteAttack(
   const { labels: labelNames, inputShape: shape } = oracle.model;
   const classes = labelNames.length;
   const net = buildSubstitute(options.architecture, shape, classes, options.seed);
+  const random = seededRandom(`substitute:${options.seed}`);
   net.compile({ optimizer: tf.train.adam(options.learningRate), loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred) });
   const report = (done: number, note: string) => onProgress?.({ done, total: options.rounds + 1, successes: 0, note });
   // Keep enough budget to test every crafted image against the oracle.
@@ -198,7 +207,7 @@ export async function substituteAttack(
     const rounds: SubstituteRound[] = [];
     for (let round = 0; round < options.rounds; round++) {
       report(round, `round ${round + 1}/${options.rounds}: training on ${images.length}`);
-      await train(net, images, labels, classes, shape, options);
+      await train(net, images, labels, classes, shape, options, random);
       const entry: SubstituteRound = { round: round + 1, trainingSize: images.length, queries: oracle.queries - startQueries, accuracy: accuracy(net, data.check.images, data.check.labels, shape) };
       rounds.push(entry);
       if (round === options.rounds - 1 || stoppedEarly) break;
