@@ -3,15 +3,16 @@
  * Sections: `http` (serving throughput and latency, batching on/off), `explain` (ms per image per
  * method), `attacks` (PGD-40 at batch 1 and 64 next to a forward pass), `overhead` (what HTTP adds to
  * the core call at batch 1), `loaded` (event loop, `/healthz` and classify throughput while heavy
- * work fills its queue). Default: all.
+ * work fills its queue), `heavy` (heavy workers over HTTP with native kernels on and off). Default: all.
  */
 import { benchAttacks } from './bench-attacks.ts';
 import { benchExplain } from './bench-explain.ts';
+import { benchHeavy } from './bench-heavy.ts';
 import { benchHttp } from './bench-http.ts';
 import { benchLoaded } from './bench-loaded.ts';
 import { benchOverhead } from './bench-overhead.ts';
 
-const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp, overhead: benchOverhead, explain: benchExplain, attacks: benchAttacks, loaded: benchLoaded };
+const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp, overhead: benchOverhead, explain: benchExplain, attacks: benchAttacks, loaded: benchLoaded, heavy: benchHeavy };
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {

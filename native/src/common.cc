@@ -12,12 +12,12 @@ dnnl::engine& cpu_engine() {
 }
 
 dnnl::stream& cpu_stream() {
-  static dnnl::stream stream(cpu_engine());
+  static thread_local dnnl::stream stream(cpu_engine());
   return stream;
 }
 
 void use_threads(int threads) {
-  static int current = -1;
+  static thread_local int current = -1;  // OpenMP's thread count is per calling thread
   if (threads < 1) threads = 1;
   if (threads != current) {
     omp_set_num_threads(threads);
@@ -78,7 +78,7 @@ void WeightCache::clear() {
 }
 
 WeightCache& weight_cache() {
-  static WeightCache cache;
+  static thread_local WeightCache cache;  // tensor ids are per backend, so per thread
   return cache;
 }
 

@@ -15,7 +15,13 @@
 // - Filter gradients are computed in the primitive's format and reordered into the HWIO output.
 //
 // Threading rules:
-// - Every call comes from Node's main thread, one at a time; oneDNN uses OpenMP (libgomp) threads.
+// - Calls come from Node's main thread and from heavy-work worker threads, each with its own tfjs
+//   backend. The engine is shared (oneDNN engines are thread-safe); the stream, the primitive
+//   cache, the reordered-filter cache (keyed by a backend's tensor ids, which collide across
+//   threads) and the current thread count are per calling thread (thread_local), so no lock is
+//   needed and a worker's state dies with it. oneDNN uses OpenMP (libgomp) threads.
+// - Worker threads run every call on one thread (their parallelism is the worker pool), so they
+//   never start an OpenMP team, whose teardown in a terminated worker crashed the process on exit.
 // - JavaScript passes the thread count per call (1 below a size threshold, all cores above); a
 //   primitive fixes its thread count when created, so the primitive cache key includes it.
 // - OpenMP waits passively (JavaScript sets OMP_WAIT_POLICY before loading this addon), so its

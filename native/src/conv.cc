@@ -134,7 +134,7 @@ Prepared prepare(const Geometry& x) {
 }
 
 Prepared& prepared(const double* g, const Geometry& x) {
-  static std::unordered_map<std::string, Prepared> cache;
+  static thread_local std::unordered_map<std::string, Prepared> cache;
   std::string key = primitive_key(g);
   auto hit = cache.find(key);
   if (hit != cache.end()) return hit->second;

@@ -47,7 +47,7 @@ export class WorkRuntime {
     metrics: Metrics,
   ) {
     const { work } = config;
-    this.executor = work.heavyWorkers > 0 ? new WorkerPoolExecutor(work.heavyWorkers, config.backend) : new InProcessExecutor(modelOf);
+    this.executor = work.heavyWorkers > 0 ? new WorkerPoolExecutor(work.heavyWorkers, config.backend, config.native) : new InProcessExecutor(modelOf);
     this.heavy = new WorkClass({ name: 'heavy', concurrency: this.executor.slots, queueSize: work.heavyQueue, maxQueueWaitMs: work.heavyQueueWaitMs }, metrics.admission);
     this.cheap = new WorkClass({ name: 'cheap', concurrency: work.cheapConcurrency, queueSize: work.cheapQueue, maxQueueWaitMs: work.cheapQueueWaitMs }, metrics.admission);
   }

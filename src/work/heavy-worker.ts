@@ -5,7 +5,7 @@
  * at every step; progress and results go back as messages, Float32Arrays transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendChoice } from '../backend/index.ts';
+import { initBackend, type BackendChoice, type NativeMode } from '../backend/index.ts';
 import { Deadline } from '../deadline.ts';
 import { GradlabError } from '../errors.ts';
 import type { ImageModel } from '../model/image-model.ts';
@@ -15,6 +15,8 @@ import { runHeavyJob, transferables, type HeavyJob } from './jobs.ts';
 
 export interface WorkerSetup {
   backend: BackendChoice;
+  /** gradlab's native kernels, as the process was told (`--native`). */
+  native: NativeMode;
   models: { name: string; source: string }[];
 }
 
@@ -23,7 +25,7 @@ export type ToWorker = { type: 'run'; id: number; job: HeavyJob; cancel: Int32Ar
 export type WorkerError = { code?: GradlabError['code']; message: string; field?: string; hint?: GradlabError['hint']; stack?: string };
 
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; nativeKernels: string[] }
   | { type: 'failed'; message: string }
   | { type: 'progress'; id: number; event: unknown }
   | { type: 'done'; id: number; result: unknown }
@@ -32,17 +34,16 @@ export type FromWorker =
 const port = parentPort!;
 const models = new Map<string, ImageModel>();
 
-async function setUp({ backend, models: wanted }: WorkerSetup): Promise<void> {
-  // Native (oneDNN/OpenMP) kernels stay out of worker threads for now: with them, terminating the
-  // workers at shutdown intermittently crashed the process on exit (SIGSEGV in the OpenMP
-  // runtime's teardown, measured with test/http/reliability.test.ts's shutdown case). The main
-  // thread keeps them; heavy work runs on gradlab's wasm kernels until that teardown is fixed.
-  await initBackend(backend, { threads: 1, native: 'off' });
+async function setUp({ backend, native, models: wanted }: WorkerSetup): Promise<string[]> {
+  // One compute thread: a worker's native calls then never start an OpenMP team (the pool of
+  // workers is the parallelism), and the addon keeps its caches per thread (native/src/common.h).
+  const info = await initBackend(backend, { threads: 1, native });
   for (const { name, source } of wanted) {
     const model = /^(file|https?):\/\//.test(source) ? await loadModelFromUrl(source) : await loadModelFromDir(source);
     model.warmUp([1]);
     models.set(name, model);
   }
+  return info.native?.kernels ?? [];
 }
 
 function describeError(err: unknown): WorkerError {
@@ -65,6 +66,6 @@ port.on('message', (message: ToWorker) => {
 });
 
 setUp(workerData as WorkerSetup).then(
-  () => port.postMessage({ type: 'ready' } satisfies FromWorker),
+  (nativeKernels) => port.postMessage({ type: 'ready', nativeKernels } satisfies FromWorker),
   (err: unknown) => port.postMessage({ type: 'failed', message: (err as Error).message } satisfies FromWorker),
 );

@@ -6,7 +6,7 @@
  * each step; a worker that dies fails its job with a 500 and is replaced.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendChoice } from '../backend/index.ts';
+import type { BackendChoice, NativeMode } from '../backend/index.ts';
 import { GradlabError } from '../errors.ts';
 import { CANCEL_CODES, cancelError, codeOfAbort, newCancelFlag, setCancel } from './cancel.ts';
 import type { HeavyExecutor, JobControl } from './executor.ts';
@@ -45,10 +45,13 @@ export class WorkerPoolExecutor implements HeavyExecutor {
   private setup: WorkerSetup | undefined;
   private nextId = 1;
   private closing = false;
+  /** The kernels the workers run in oneDNN (from the first worker to start; all start alike). */
+  nativeKernels: string[] = [];
 
   constructor(
     readonly slots: number,
     private readonly backend: BackendChoice,
+    private readonly native: NativeMode = 'auto',
   ) {}
 
   get description(): string {
@@ -56,7 +59,7 @@ export class WorkerPoolExecutor implements HeavyExecutor {
   }
 
   async start(models: { name: string; source: string }[]): Promise<void> {
-    this.setup = { backend: this.backend, models };
+    this.setup = { backend: this.backend, native: this.native, models };
     await Promise.all(Array.from({ length: this.slots }, () => this.spawn()));
   }
 
@@ -74,6 +77,7 @@ export class WorkerPoolExecutor implements HeavyExecutor {
           reject(new Error(`a heavy worker could not start: ${m.type === 'failed' ? m.message : m.type}`));
           return;
         }
+        this.nativeKernels = m.nativeKernels;
         worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
         this.workers.push(slot);
         this.dispatch();

@@ -18,8 +18,8 @@ const untimed = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (k
 const control = (signal = new AbortController().signal, onProgress?: (e: HeavyProgress) => void): JobControl => ({ limitMs: 60_000, startedAt: Date.now(), signal, ...(onProgress ? { onProgress } : {}) });
 
 test('a worker thread gives the same answers as the main thread (explain, attack with progress, visualize), and stops on cancel', async (t) => {
-  // Heavy workers run gradlab's wasm kernels (native off, see src/work/heavy-worker.ts): the reference does too.
-  await initBackend('wasm', { threads: 1, native: 'off' });
+  // Heavy workers run one compute thread with the native kernels when built: the reference does too.
+  const reference = await initBackend('wasm', { threads: 1, native: 'auto' });
   const fixture = await writeFixtureModel('tiny');
   t.after(fixture.cleanup);
   const model = await loadModelFromDir(fixture.dir);
@@ -28,6 +28,7 @@ test('a worker thread gives the same answers as the main thread (explain, attack
   const pool = new WorkerPoolExecutor(1, 'wasm');
   t.after(() => pool.close());
   await pool.start([{ name: model.name, source: fixture.dir }]);
+  assert.deepEqual(pool.nativeKernels, reference.native?.kernels ?? [], 'the workers run the same native kernels as this thread');
   const image = () => Float32Array.from({ length: model.pixelsPerImage }, (_, i) => (i % 7) / 7);
   const jobs: (() => HeavyJob)[] = [
     () => ({ kind: 'explain', model: model.name, inputs: [image(), image().reverse()], request: { method: 'integrated-gradients', steps: 16 } }),
