@@ -23,6 +23,7 @@ const firstImages = (set: ImageSet) => selectImages(set, Array.from({ length: SA
 
 const CASES = [
   { name: 'mnist', floor: 0.97, sample: () => firstImages(loadMnist().test), skip: false as string | false },
+  { name: 'mnist-robust', floor: 0.97, sample: () => firstImages(loadMnist().test), skip: false as string | false },
   {
     name: 'fashion',
     floor: 0.88,
