@@ -25,6 +25,8 @@ export interface WalkOptions {
   to?: number;
   /** Replace every ReLU by the guided-backprop ReLU. */
   guided?: boolean;
+  /** Replace every ReLU by this function (overrides `guided`). */
+  relu?: (x: tf.Tensor) => tf.Tensor;
 }
 
 function activationOf(layer: Layer): ActivationLike | undefined {
@@ -44,16 +46,16 @@ export function layerHasRelu(layer: Layer): boolean {
   return activationName(layer) === 'relu';
 }
 
-const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+export const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
 
 export class LayerWalk {
   readonly layers: Layer[];
-  /** Layers whose ReLU the walk can make guided (Conv2D, Dense, ReLU and Activation layers). */
+  /** Layers whose ReLU the walk can make guided (Conv2D, DepthwiseConv2D, Dense, ReLU and Activation layers). */
   private readonly guidable: boolean;
 
   private constructor(layers: Layer[]) {
     this.layers = layers;
-    this.guidable = layers.every((l) => !layerHasRelu(l) || ['Conv2D', 'Dense', 'ReLU', 'Activation'].includes(l.getClassName()));
+    this.guidable = layers.every((l) => !layerHasRelu(l) || ['Conv2D', 'DepthwiseConv2D', 'Dense', 'ReLU', 'Activation'].includes(l.getClassName()));
   }
 
   /** A walk for sequential Layers models (including functional models that are a plain chain); undefined otherwise. */
@@ -96,13 +98,13 @@ export class LayerWalk {
     const from = options.from ?? 0;
     const to = options.to ?? this.layers.length;
     let y = x;
-    for (let i = from; i < to; i++) y = this.applyLayer(this.layers[i]!, y, options.guided ?? false);
+    const relu = options.relu ?? (options.guided ? guidedRelu : tf.relu);
+    for (let i = from; i < to; i++) y = this.applyLayer(this.layers[i]!, y, relu);
     return y;
   }
 
-  private applyLayer(layer: Layer, x: tf.Tensor, guided: boolean): tf.Tensor {
+  private applyLayer(layer: Layer, x: tf.Tensor, relu: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
     const cls = layer.getClassName();
-    const relu = (t: tf.Tensor) => (guided ? guidedRelu(t) : tf.relu(t));
     if (cls === 'ReLU' && Object.keys(layer.getConfig()).every((k) => !['maxValue', 'threshold', 'negativeSlope'].includes(k) || !layer.getConfig()[k])) {
       return relu(x);
     }
