@@ -46,7 +46,7 @@ function fused(z: tf.Tensor, extra: tf.Tensor[], a: NodeAttrs, relu: ReluFn): tf
 const conv2d: Op = ([x, filter], a) =>
   tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, hw(a.ints('strides', [1, 1, 1, 1])), padding(a), 'NHWC', hw(a.ints('dilations', [1, 1, 1, 1])));
 const depthwise: Op = ([x, filter], a) =>
-  tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, hw(a.ints('strides', [1, 1, 1, 1])), padding(a) as 'same', 'NHWC', hw(a.ints('dilations', [1, 1, 1, 1])));
+  tf.depthwiseConv2d(x as tf.Tensor4D, filter as tf.Tensor4D, hw(a.ints('strides', [1, 1, 1, 1])), padding(a), 'NHWC', hw(a.ints('dilations', [1, 1, 1, 1])));
 const matMul: Op = ([x, w], a) => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'));
 const reduce = (fn: (x: tf.Tensor, axis: number[], keep: boolean) => tf.Tensor): Op => ([x, axis], a) => fn(x!, ints(axis!), a.bool('keep_dims'));
 const pool = (fn: typeof tf.maxPool): Op => ([x], a) => fn(x as tf.Tensor4D, hw(a.ints('ksize', [1, 1, 1, 1])), hw(a.ints('strides', [1, 1, 1, 1])), padding(a) as 'same');

@@ -63,7 +63,8 @@ const target = 2;
 /** Grad-CAM computed by tfjs' own symbolic execution (see the module comment). */
 function referenceCam(layerName: 'stem' | 'branch2' | 'down'): Float32Array {
   const reference = residualNet(layerName);
-  const sub = tf.model({ inputs: model.net.inputs, outputs: (model.net as tf.LayersModel).getLayer(layerName).output as Sym });
+  const net = model.net as tf.LayersModel;
+  const sub = tf.model({ inputs: net.inputs, outputs: net.getLayer(layerName).output });
   const cam = tf.tidy(() => {
     const x = model.batchTensor(images);
     const a = sub.predict(x) as tf.Tensor4D;
@@ -110,7 +111,7 @@ function residualGraph(net: tf.LayersModel): { modelJson: object; shard: Buffer 
   x = conv('down', x, 2, ['BiasAdd', 'Relu']);
   x = g.op('gap', 'Mean', [x, g.constant('gap/axes', [2], Int32Array.from([1, 2]))], { keep_dims: attr.bool(false) });
   x = g.op('logits/MatMul', 'MatMul', [x, w('logits', 0)], { transpose_a: attr.bool(false), transpose_b: attr.bool(false) });
-  x = g.op('logits', 'BiasAdd', [x, w('logits', 1)]);
+  g.op('logits', 'BiasAdd', [x, w('logits', 1)]);
   return g.artifacts('logits', [LABELS.length]);
 }
 

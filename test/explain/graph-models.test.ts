@@ -36,8 +36,8 @@ async function bothMaps(request: ExplainRequest, twinRequest: ExplainRequest = r
 test('the graph model loads, and its predictions equal the Layers twin', () => {
   const x = graph.batchTensor(images);
   const [p, q] = tf.tidy(() => [graph.probabilities(x), twin.probabilities(x)]);
-  assert.ok(relativeDifference(p!.dataSync(), q!.dataSync()) < 1e-5);
-  tf.dispose([x, p!, q!]);
+  assert.ok(relativeDifference(p.dataSync(), q.dataSync()) < 1e-5);
+  tf.dispose([x, p, q]);
 });
 
 for (const method of ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam'] as const) {
@@ -93,8 +93,8 @@ test('unit activations equal the twin\'s and unit visualisation runs on a graph 
   const twinFeatures = twin.featureGraph()!;
   for (const [node, layer] of [['conv1/Relu', 'relu1'], ['dw/Relu', 'dw'], ['fc1/Relu', 'fc1']]) {
     const [a, b] = tf.tidy(() => [features.forward(x, { capture: node }).captured!, twinFeatures.forward(x, { capture: layer }).captured!]);
-    assert.ok(relativeDifference(a!.dataSync(), b!.dataSync()) < 1e-5, node);
-    tf.dispose([a!, b!]);
+    assert.ok(relativeDifference(a.dataSync(), b.dataSync()) < 1e-5, node);
+    tf.dispose([a, b]);
   }
   x.dispose();
   const before = tf.memory().numTensors;
