@@ -88,7 +88,7 @@ export const GRAPH_OPS: Readonly<Record<string, Op>> = {
   Reshape: ([x, shape]) => tf.reshape(x!, ints(shape!)),
   Squeeze: ([x], a) => tf.squeeze(x!, a.ints('squeeze_dims', []).length ? a.ints('squeeze_dims', []) : undefined),
   ExpandDims: ([x, axis]) => tf.expandDims(x!, ints(axis!)[0]),
-  ConcatV2: (args) => tf.concat(args.slice(0, -1), ints(args.at(-1)!)[0]),
+  ConcatV2: (args, a) => tf.concat(args.slice(0, a.int('N', args.length - 1)), ints(args[a.int('N', args.length - 1)]!)[0]),
   Pad: ([x, paddings]) => tf.pad(x!, tf.tidy(() => tf.reshape(paddings!, [-1, 2]).arraySync() as [number, number][])),
   FusedBatchNorm: batchNorm,
   FusedBatchNormV3: batchNorm,
