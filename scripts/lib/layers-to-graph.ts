@@ -56,7 +56,7 @@ export function layersToGraph(net: tf.LayersModel): { modelJson: object; shard: 
       const fused = ['BiasAdd', ...fusedActivation];
       x = g.op(`${name}/${fusedActivation[0] ?? 'BiasAdd'}`, cls === 'Conv2D' ? '_FusedConv2D' : 'FusedDepthwiseConv2dNative',
         [x, g.constant(`${name}/kernel`, filters, kernel!), g.constant(`${name}/bias`, [channels], bias)], {
-          strides: attr.ints([1, strides[0]!, strides[1]!, 1]), padding: attr.str(String(config.padding).toUpperCase()), data_format: attr.str('NHWC'),
+          strides: attr.ints([1, strides[0]!, strides[1]!, 1]), padding: attr.str((config.padding as string).toUpperCase()), data_format: attr.str('NHWC'),
           dilations: attr.ints([1, d[0]!, d[1]!, 1]), fused_ops: attr.strs(fused), num_args: attr.int(1),
         });
     } else if (cls === 'Dense') {
@@ -69,7 +69,7 @@ export function layersToGraph(net: tf.LayersModel): { modelJson: object; shard: 
       const pool = config.poolSize as number[];
       const strides = (config.strides as number[] | null) ?? pool;
       x = g.op(`${name}/${cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool'}`, cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool', [x], {
-        ksize: attr.ints([1, pool[0]!, pool[1]!, 1]), strides: attr.ints([1, strides[0]!, strides[1]!, 1]), padding: attr.str(String(config.padding).toUpperCase()), data_format: attr.str('NHWC'),
+        ksize: attr.ints([1, pool[0]!, pool[1]!, 1]), strides: attr.ints([1, strides[0]!, strides[1]!, 1]), padding: attr.str((config.padding as string).toUpperCase()), data_format: attr.str('NHWC'),
       });
     } else if (cls === 'GlobalAveragePooling2D') {
       x = g.op(`${name}/Mean`, 'Mean', [x, g.constant(`${name}/axes`, [2], Int32Array.from([1, 2]))], { keep_dims: attr.bool(false) });

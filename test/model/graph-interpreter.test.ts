@@ -90,7 +90,7 @@ test('a graph using the other known ops reproduces tfjs\' executor, runs every m
   assert.deepEqual(untested, [], 'ops no graph fixture uses (the mobile, residual and tiny graphs use the rest)');
   const x = tf.tensor4d(seededImages(1, 36, 4)[0]!, [1, 6, 6, 1]);
   const before = tf.memory().numTensors;
-  const [ours, theirs] = tf.tidy(() => [features.forward(x).output!, graph.net.execute(x) as tf.Tensor]);
+  const [ours, theirs] = tf.tidy(() => [features.forward(x).output!, (graph.net as tf.GraphModel).execute(x) as tf.Tensor]);
   assert.ok(relativeDifference(theirs.dataSync(), ours.dataSync()) < 1e-5);
   tf.dispose([ours, theirs]);
   assert.equal(tf.memory().numTensors, before);
