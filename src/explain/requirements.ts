@@ -16,7 +16,7 @@ function notRunnable(ctx: MethodContext): string | undefined {
   if (!features) {
     return format === 'graph'
       ? `'${name}' was loaded without its graph topology`
-      : `'${name}' is a layers model with shared layers or nested models, which gradlab cannot follow layer by layer`;
+      : `'${name}' is a layers model with shared layers, nested models or several inputs, which gradlab cannot follow layer by layer`;
   }
   return features.unsupported === undefined ? undefined : `'${name}': ${features.unsupported}`;
 }

@@ -77,7 +77,7 @@ type Objective = (x: tf.Tensor4D) => tf.Scalar;
 
 function unitObjective(model: ImageModel, features: FeatureGraph | undefined, request: VisualizeRequest): { objective: Objective; describe: Visualization['objective'] } {
   if (!features || features.unsupported !== undefined) {
-    const why = features?.unsupported ?? 'its structure (shared layers or nested models) cannot be followed layer by layer';
+    const why = features?.unsupported ?? 'its structure (shared layers, nested models or several inputs) cannot be followed layer by layer';
     throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `layer: unit visualisation needs a model that gradlab can run node by node; '${model.name}': ${why}`, 'layer');
   }
   const node = features.nodes.find((n) => n.name === request.layer);

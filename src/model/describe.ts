@@ -50,7 +50,7 @@ export interface ModelDescription extends PublicModelDescription {
 function describeFeatures(model: ImageModel): Pick<ModelDescription, 'layers' | 'gradcamLayers' | 'defaultGradcamLayer' | 'nodeByNode'> {
   const features = model.featureGraph();
   if (!features || features.unsupported !== undefined) {
-    const reason = features?.unsupported ?? (model.net instanceof tf.GraphModel ? 'loaded without its graph topology' : 'shared layers or nested models');
+    const reason = features?.unsupported ?? (model.net instanceof tf.GraphModel ? 'loaded without its graph topology' : 'shared layers, nested models or several inputs');
     return { nodeByNode: { supported: false, reason } };
   }
   const graphNodes = model.net instanceof tf.GraphModel ? { layers: features.nodes.map((n) => ({ name: n.name, type: n.type, outputShape: n.outputShape })) } : {};

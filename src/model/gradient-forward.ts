@@ -90,7 +90,8 @@ export class GradientForward implements FeatureGraph {
    * `foldBatchNorm: false` keeps conv and batch norm apart (for scripts/bench-fold.ts).
    */
   static forModel(net: tf.LayersModel, options: { foldBatchNorm?: boolean } = {}): GradientForward | undefined {
-    if (net.inputs.length !== 1 || net.outputs.length !== 1) return undefined;
+    // Several outputs: the first is the classifier's (as `predict`'s first output is in ImageModel).
+    if (net.inputs.length !== 1) return undefined;
     const steps: Step[] = [];
     for (const layer of net.layers) {
       if (layer.getClassName() === 'InputLayer') continue;

@@ -27,7 +27,9 @@ const LABELS = ['a', 'b', 'c', 'd'];
  * stem conv+ReLU → [conv → BN → ReLU → conv] + stem → ReLU → conv stride 2 + ReLU → GAP → dense.
  * With `delta`, an extra input is added to that layer's output (the reference for ∂score/∂A).
  */
-function residualNet(delta?: 'stem' | 'branch2' | 'down'): tf.LayersModel {
+type Tapped = 'stem' | 'branch1' | 'bn' | 'branch2' | 'down';
+
+function residualNet(delta?: Tapped, auxiliaryOutput = false): tf.LayersModel {
   const input = tf.input({ shape: [12, 12, 3] });
   const deltas: Sym[] = [];
   const tap = (name: string, x: Sym, channels: number, side: number) => {
@@ -38,18 +40,22 @@ function residualNet(delta?: 'stem' | 'branch2' | 'down'): tf.LayersModel {
   };
   const layer = <T extends tf.layers.Layer>(l: T, x: Sym | Sym[]) => l.apply(x) as Sym;
   const stem = tap('stem', layer(tf.layers.conv2d({ name: 'stem', filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }), input), 6, 12);
-  let y = layer(tf.layers.conv2d({ name: 'branch1', filters: 6, kernelSize: 3, padding: 'same' }), stem);
-  y = layer(tf.layers.batchNormalization({ name: 'bn', epsilon: 1e-3 }), y);
+  // branch1 → bn runs as one folded conv in the gradient forward, except where a pass reads one of them.
+  let y = tap('branch1', layer(tf.layers.conv2d({ name: 'branch1', filters: 6, kernelSize: 3, padding: 'same' }), stem), 6, 12);
+  y = tap('bn', layer(tf.layers.batchNormalization({ name: 'bn', epsilon: 1e-3 }), y), 6, 12);
   y = layer(tf.layers.reLU({ name: 'branch_relu' }), y);
   y = tap('branch2', layer(tf.layers.conv2d({ name: 'branch2', filters: 6, kernelSize: 3, padding: 'same' }), y), 6, 12);
   let x = layer(tf.layers.add({ name: 'add' }), [y, stem]);
   x = layer(tf.layers.reLU({ name: 'add_relu' }), x);
   x = tap('down', layer(tf.layers.conv2d({ name: 'down', filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x), 8, 6);
   x = layer(tf.layers.globalAveragePooling2d({ name: 'gap' }), x);
+  const pooled = x;
   x = layer(tf.layers.dense({ name: 'logits', units: LABELS.length }), x);
-  const net = tf.model({ inputs: [input, ...deltas], outputs: x });
+  // A second head (as in multi-task or auxiliary-loss models): gradlab explains the first output.
+  const outputs = auxiliaryOutput ? [x, layer(tf.layers.dense({ name: 'aux', units: 2 }), pooled)] : x;
+  const net = tf.model({ inputs: [input, ...deltas], outputs });
   let seed = 40;
-  for (const name of ['stem', 'branch1', 'bn', 'branch2', 'down', 'logits']) {
+  for (const name of ['stem', 'branch1', 'bn', 'branch2', 'down', 'logits', ...(auxiliaryOutput ? ['aux'] : [])]) {
     const l = net.getLayer(name);
     l.setWeights(l.getWeights().map((w, i) => tf.tensor(seededValues(w.size, seed++, 0.5, name === 'bn' && i === 3 ? 1 : 0), w.shape)));
   }
@@ -61,7 +67,7 @@ const images = seededImages(2, 12 * 12 * 3, 5).map((im) => im.map((v) => 2 * v -
 const target = 2;
 
 /** Grad-CAM computed by tfjs' own symbolic execution (see the module comment). */
-function referenceCam(layerName: 'stem' | 'branch2' | 'down'): Float32Array {
+function referenceCam(layerName: Tapped): Float32Array {
   const reference = residualNet(layerName);
   const net = model.net as tf.LayersModel;
   const sub = tf.model({ inputs: net.inputs, outputs: net.getLayer(layerName).output });
@@ -79,7 +85,7 @@ function referenceCam(layerName: 'stem' | 'branch2' | 'down'): Float32Array {
   return data;
 }
 
-for (const layer of ['stem', 'branch2', 'down'] as const) {
+for (const layer of ['stem', 'branch1', 'bn', 'branch2', 'down'] as const) {
   test(`Grad-CAM at '${layer}' of a residual model equals tfjs' own ∂score/∂A`, async () => {
     const before = tf.memory().numTensors;
     const results = await explainImages(model, images, { method: 'gradcam', target, layer });
@@ -136,6 +142,18 @@ test('every map on the residual Layers model equals the same network as a graph 
   const plain = await explainImages(model, images, { method: 'gradient', target, score: 'logit' });
   assert.ok(relativeDifference(guided[0]!.map.data, plain[0]!.map.data) > 1e-3, 'guided backprop is not the gradient here');
   graph.dispose();
+});
+
+test('a model with a second output head: every method explains the first output, as on the single-output model', async () => {
+  const twoHeads = new ImageModel(manifestFor('two-heads', [12, 12, 3], LABELS, [-1, 1]), residualNet(undefined, true), 'memory');
+  assert.equal(twoHeads.featureGraph()!.supportsReluSwap, true);
+  for (const method of ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam'] as const) {
+    const a = await explainImages(model, images, { method, target });
+    const b = await explainImages(twoHeads, images, { method, target });
+    const flat = (rs: typeof a) => Float32Array.from(rs.flatMap((r) => Array.from(r.map.data)));
+    assert.ok(relativeDifference(flat(a), flat(b)) < 1e-6, method);
+  }
+  twoHeads.dispose();
 });
 
 test('unit visualisation reaches a layer inside the residual branch; the model list names the spatial layers', async () => {

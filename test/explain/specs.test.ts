@@ -111,7 +111,7 @@ test('each unmet requirement is a 400 naming the field and what is missing', asy
   for (const spec of needsWalk) {
     assert.throws(() => checkRequirements(spec, unwalked, 'method'), (e) => {
       assert.ok(e instanceof GradlabError && e.field === 'method');
-      assert.equal(e.message, `method: '${spec.name}' needs a model that gradlab can run node by node; 'shared' is a layers model with shared layers or nested models, which gradlab cannot follow layer by layer (use gradient or integrated-gradients)`);
+      assert.equal(e.message, `method: '${spec.name}' needs a model that gradlab can run node by node; 'shared' is a layers model with shared layers, nested models or several inputs, which gradlab cannot follow layer by layer (use gradient or integrated-gradients)`);
       return true;
     });
   }
