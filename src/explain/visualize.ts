@@ -84,7 +84,8 @@ function unitObjective(model: ImageModel, features: FeatureGraph | undefined, re
   if (!node) throw badParameter('layer', `no layer named '${request.layer}'; layers: ${features.nodes.map((n) => n.name).join(', ')}`);
   if (request.channel === undefined) throw badParameter('channel', 'is required with layer');
   const shape = node.outputShape;
-  const channels = shape[shape.length - 1]!;
+  const channels = shape[shape.length - 1];
+  if (shape.length < 2 || typeof channels !== 'number') throw badParameter('layer', `'${request.layer}' has no channels (output shape [${shape.join(',')}])`);
   if (request.channel >= channels) throw badParameter('channel', `${request.channel} is out of range 0..${channels - 1} for layer '${request.layer}'`);
   const position = request.position;
   if (position) {

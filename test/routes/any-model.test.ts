@@ -2,9 +2,10 @@
  * Every route on models that are not the shipped sequential ones, through the real app (a
  * listening server, heavy work in its worker thread): the committed TF.js graph fixture (softmax
  * output), a functional residual Layers model on 64×64×1 grey input in [-1, 1] with a softmax
- * output, a graph model on 96×96×3 input, and a graph model with an op gradlab cannot run node by
- * node. classify, every explanation method, class and unit visualisation and attacks answer 200
- * with values in the model's range; the model list names the layers `layer` may name.
+ * output and a second output head, a graph model on 96×96×3 input, and a graph model with an op
+ * gradlab cannot run node by node. classify, every explanation method, class and unit
+ * visualisation and attacks answer 200 with values in the model's range; the model list names the
+ * layers `layer` may name.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import { GRAPH_FIXTURE_DIR, tempModelsDir, writeGraphModel } from '../helpers/gr
 
 type Sym = tf.SymbolicTensor;
 
-/** A small residual network on 64×64×1 with a softmax output, seeded weights. */
+/** A small residual network on 64×64×1 with a softmax output and a second head, seeded weights. */
 async function writeGrey64(modelsDir: string): Promise<void> {
   const input = tf.input({ shape: [64, 64, 1] });
   const apply = (l: tf.layers.Layer, x: Sym | Sym[]) => l.apply(x) as Sym;
@@ -31,9 +32,11 @@ async function writeGrey64(modelsDir: string): Promise<void> {
   let x = apply(tf.layers.add({ name: 'add' }), [y, stem]);
   x = apply(tf.layers.reLU({ name: 'add_relu' }), x);
   x = apply(tf.layers.conv2d({ name: 'down', filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x);
-  x = apply(tf.layers.globalAveragePooling2d({ name: 'gap' }), x);
-  x = apply(tf.layers.dense({ name: 'probs', units: 3, activation: 'softmax' }), x);
-  const net = tf.model({ inputs: input, outputs: x });
+  const pooled = apply(tf.layers.globalAveragePooling2d({ name: 'gap' }), x);
+  const probs = apply(tf.layers.dense({ name: 'probs', units: 3, activation: 'softmax' }), pooled);
+  // A second output head (multi-task models): gradlab classifies, explains and attacks the first.
+  const aux = apply(tf.layers.dense({ name: 'aux', units: 2 }), pooled);
+  const net = tf.model({ inputs: input, outputs: [probs, aux] });
   net.setWeights(net.getWeights().map((w, i) => tf.tensor(seededValues(w.size, 60 + i, 0.5, net.weights[i]!.name.includes('variance') ? 1 : 0), w.shape)));
   const dir = path.join(modelsDir, 'grey64');
   await net.save(fileSystemSaver(dir));
