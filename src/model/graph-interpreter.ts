@@ -106,10 +106,33 @@ export class GraphInterpreter implements FeatureGraph {
     });
   }
 
+  private readonly downstreamOf = new Map<string, Set<string>>();
+
+  /**
+   * The steps the output needs once `replaced` is given: nodes that only feed `replaced` need
+   * not run (a Grad-CAM head pass then costs the part of the network after the layer).
+   */
+  private neededWith(replaced: string): Set<string> {
+    let needed = this.downstreamOf.get(replaced);
+    if (needed) return needed;
+    const inputsOf = new Map(this.steps.map((s) => [s.name, s.inputs]));
+    needed = new Set<string>();
+    const stack = [this.output];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (needed.has(name) || !inputsOf.has(name)) continue;
+      needed.add(name);
+      if (name !== replaced) stack.push(...inputsOf.get(name)!);
+    }
+    this.downstreamOf.set(replaced, needed);
+    return needed;
+  }
+
   /** Runs the steps in order; `visit` sees each output and returns true to stop; `replace` gives a step's value instead. */
-  private forEachStep(x: tf.Tensor, relu: (t: tf.Tensor) => tf.Tensor, visit: (name: string, y: tf.Tensor) => boolean, replace?: { name: string; value: tf.Tensor }): Map<string, tf.Tensor> {
+  private forEachStep(x: tf.Tensor, relu: (t: tf.Tensor) => tf.Tensor, visit: (name: string, y: tf.Tensor) => boolean, replace?: { name: string; value: tf.Tensor }, needed?: Set<string>): Map<string, tf.Tensor> {
     const values = new Map<string, tf.Tensor>([[this.input, x]]);
     for (const step of this.steps) {
+      if (needed && !needed.has(step.name)) continue;
       let y: tf.Tensor;
       if (replace?.name === step.name) {
         y = replace.value;
@@ -131,7 +154,9 @@ export class GraphInterpreter implements FeatureGraph {
     if (this.unsupported !== undefined) throw new Error(`graph model: ${this.unsupported}`);
     // Stop at the captured node when nothing downstream is wanted.
     const stopAtCapture = capture !== undefined && substitute === undefined;
-    const values = this.forEachStep(x, relu, (name) => stopAtCapture && name === capture, substitute);
+    // With a substitute and no capture, only what lies between it and the output runs.
+    const needed = substitute && capture === undefined ? this.neededWith(substitute.name) : undefined;
+    const values = this.forEachStep(x, relu, (name) => stopAtCapture && name === capture, substitute, needed);
     return {
       ...(stopAtCapture ? {} : { output: values.get(this.output) }),
       ...(capture !== undefined ? { captured: values.get(capture) } : {}),
