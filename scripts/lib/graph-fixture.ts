@@ -114,8 +114,8 @@ export function foldBatchNorm({ kernel, bias, gamma, beta, mean, variance, epsil
 }
 
 export interface MobileVariant {
-  /** The activation fused into every conv and the hidden dense layer (default Relu; Elu makes a model without ReLUs). */
-  activation?: 'Relu' | 'Elu';
+  /** The activation fused into every conv and the hidden dense layer (default Relu; Relu6 as in MobileNet v2; Elu makes a model without ReLUs). */
+  activation?: 'Relu' | 'Relu6' | 'Elu';
   /** An op inserted after the pooling (e.g. one the interpreter does not know). */
   extraOp?: string;
 }

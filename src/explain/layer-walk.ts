@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayerForGradient } from '../model/gradient-forward.ts';
+import { relu6Through } from '../model/layer-for-gradient.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { guidedRelu } from './guided-relu.ts';
 
@@ -43,7 +44,8 @@ function activationName(layer: Layer): string | undefined {
 export function layerHasRelu(layer: Layer): boolean {
   const cls = layer.getClassName();
   if (cls === 'ReLU') return true;
-  return activationName(layer) === 'relu';
+  const activation = activationName(layer);
+  return activation === 'relu' || activation === 'relu6';
 }
 
 export const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
@@ -123,6 +125,7 @@ export class LayerWalk {
       }
       if (bias && config.useBias !== false) z = tf.add(z, bias);
       if (activationName(layer) === 'relu') return relu(z);
+      if (activationName(layer) === 'relu6') return relu6Through(relu, z);
       const act = activationOf(layer);
       return act ? act.apply(z) : z;
     }

@@ -152,6 +152,9 @@ export class GraphInterpreter implements FeatureGraph {
 
   forward(x: tf.Tensor, { relu = tf.relu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
     if (this.unsupported !== undefined) throw new Error(`graph model: ${this.unsupported}`);
+    for (const name of [capture, substitute?.name]) {
+      if (name !== undefined && !this.steps.some((s) => s.name === name)) throw new Error(`graph model: no node named '${name}'`);
+    }
     // Stop at the captured node when nothing downstream is wanted.
     const stopAtCapture = capture !== undefined && substitute === undefined;
     // With a substitute and no capture, only what lies between it and the output runs.

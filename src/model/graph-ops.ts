@@ -3,10 +3,11 @@
  * so that a gradient can flow through it and every ReLU can be replaced: the converter's fused
  * ops (`_FusedConv2D`, `FusedDepthwiseConv2dNative`, `_FusedMatMul`) are decomposed into the
  * convolution or product, the bias add and their activation, and a fused `Relu` goes through the
- * caller's `relu` exactly like a `Relu` node. Values equal tfjs' own executor's up to rounding.
+ * caller's `relu` exactly like a `Relu` node (`Relu6` as min(relu(x), 6), see relu6Through). Values equal tfjs' own executor's up to rounding.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ReluFn } from './feature-graph.ts';
+import { relu6Through } from './layer-for-gradient.ts';
 import { NodeAttrs, type GraphNodeDef } from './graph-node.ts';
 
 type Op = (args: tf.Tensor[], a: NodeAttrs, relu: ReluFn) => tf.Tensor;
@@ -33,7 +34,7 @@ function fused(z: tf.Tensor, extra: tf.Tensor[], a: NodeAttrs, relu: ReluFn): tf
   for (const op of a.strings('fused_ops')) {
     if (op === 'BiasAdd') y = tf.add(y, extra[next++]!);
     else if (op === 'Relu') y = relu(y);
-    else if (op === 'Relu6') y = tf.relu6(y);
+    else if (op === 'Relu6') y = relu6Through(relu, y);
     else if (op === 'Elu') y = tf.elu(y);
     else if (op === 'Sigmoid') y = tf.sigmoid(y);
     else if (op === 'Tanh') y = tf.tanh(y);
@@ -72,7 +73,7 @@ export const GRAPH_OPS: Readonly<Record<string, Op>> = {
   Maximum: ([x, y]) => tf.maximum(x!, y!),
   Minimum: ([x, y]) => tf.minimum(x!, y!),
   Relu: ([x], _a, relu) => relu(x!),
-  Relu6: ([x]) => tf.relu6(x!),
+  Relu6: ([x], _a, relu) => relu6Through(relu, x!),
   Elu: ([x]) => tf.elu(x!),
   Selu: ([x]) => tf.selu(x!),
   Sigmoid: ([x]) => tf.sigmoid(x!),
@@ -106,9 +107,11 @@ export function isConvOp(op: string): boolean {
   return CONV_OPS.has(op);
 }
 
-/** Whether the node computes a plain ReLU (a Relu node or a fused one). */
+/** Whether the node computes a ReLU or ReLU6 (a node of its own or fused), which `relu` replaces. */
 export function computesRelu(node: GraphNodeDef): boolean {
-  return node.op === 'Relu' || (node.op in GRAPH_OPS && new NodeAttrs(node).strings('fused_ops').includes('Relu'));
+  if (node.op === 'Relu' || node.op === 'Relu6') return true;
+  const fused = node.op in GRAPH_OPS ? new NodeAttrs(node).strings('fused_ops') : [];
+  return fused.includes('Relu') || fused.includes('Relu6');
 }
 
 /** Why the interpreter cannot run this node as tfjs would, or undefined when it can. */

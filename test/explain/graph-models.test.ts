@@ -142,3 +142,26 @@ test('a graph without ReLUs, without convolutions or with an op gradlab cannot r
   assert.equal(tf.memory().numTensors, before);
   [noRelu, dense, odd].forEach((m) => m.dispose());
 });
+
+test('ReLU6 (MobileNet v2), fused or not, is guided too: min(guided ReLU, 6), as in the Layers twin', async (t) => {
+  const { modelsDir, cleanup } = await tempModelsDir();
+  t.after(cleanup);
+  const p = mobileParameters(1);
+  const graph6 = await loadModelFromDir(await writeGraphModel(modelsDir, 'relu6', mobileGraph(p, { activation: 'Relu6' })));
+  const twin6 = layersTwin(p, 'relu6');
+  // Brighter than the range so that some activations reach the cap of 6.
+  const bright = images.map((im) => im.map((v) => 8 * v));
+  const x = graph6.batchTensor(bright);
+  const conv1 = tf.tidy(() => graph6.featureGraph()!.forward(x, { capture: 'conv1/Relu' }).captured!);
+  assert.ok((await conv1.data()).some((v) => v === 6), 'the cap is reached');
+  tf.dispose([x, conv1]);
+  for (const method of ['guided-backprop', 'guided-gradcam'] as const) {
+    const a = (await explainImages(graph6, bright, { method, target: 1 })).flatMap((r) => Array.from(r.map.data));
+    const b = (await explainImages(twin6, bright, { method, target: 1 })).flatMap((r) => Array.from(r.map.data));
+    const plain = (await explainImages(graph6, bright, { method: 'gradient', target: 1 })).flatMap((r) => Array.from(r.map.data));
+    assert.ok(relativeDifference(a, b) < 1e-5, `${method}: ${relativeDifference(a, b)}`);
+    assert.ok(a.some((v) => v !== 0) && relativeDifference(a, plain) > 1e-3, `${method} is guided, not the gradient`);
+  }
+  graph6.dispose();
+  twin6.dispose();
+});

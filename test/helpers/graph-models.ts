@@ -38,19 +38,20 @@ export async function tempModelsDir(): Promise<{ modelsDir: string; cleanup: () 
 /**
  * The fixture's network as a sequential Layers model: conv → batch norm → ReLU layer (the graph
  * folds these into one `_FusedConv2D`), depthwise conv + ReLU, pointwise conv + ReLU, global
- * average pooling, dense + ReLU, dense + softmax. Layer names: conv1, bn1, relu1, dw, pw, gap, fc1, fc2.
+ * average pooling, dense + ReLU, dense + softmax (`activation: 'relu6'`: ReLU6 throughout, as in
+ * MobileNet v2). Layer names: conv1, bn1, relu1, dw, pw, gap, fc1, fc2.
  */
-export function layersTwin(p: MobileParameters = mobileParameters(1)): ImageModel {
+export function layersTwin(p: MobileParameters = mobileParameters(1), activation: 'relu' | 'relu6' = 'relu'): ImageModel {
   const [, , c] = p.inputShape;
   const { filters: f, pointwise: pw, hidden: h } = MOBILE;
   const net = tf.sequential();
   net.add(tf.layers.conv2d({ inputShape: p.inputShape, filters: f, kernelSize: 3, padding: 'same', name: 'conv1' }));
   net.add(tf.layers.batchNormalization({ epsilon: p.conv1.epsilon, name: 'bn1' }));
-  net.add(tf.layers.reLU({ name: 'relu1' }));
-  net.add(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'dw' }));
-  net.add(tf.layers.conv2d({ filters: pw, kernelSize: 1, activation: 'relu', name: 'pw' }));
+  net.add(tf.layers.reLU({ name: 'relu1', ...(activation === 'relu6' ? { maxValue: 6 } : {}) }));
+  net.add(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation, name: 'dw' }));
+  net.add(tf.layers.conv2d({ filters: pw, kernelSize: 1, activation, name: 'pw' }));
   net.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
-  net.add(tf.layers.dense({ units: h, activation: 'relu', name: 'fc1' }));
+  net.add(tf.layers.dense({ units: h, activation, name: 'fc1' }));
   net.add(tf.layers.dense({ units: p.classes, activation: 'softmax', name: 'fc2' }));
   const set = (name: string, values: [Float32Array, number[]][]) => net.getLayer(name).setWeights(values.map(([v, s]) => tf.tensor(v, s)));
   set('conv1', [[p.conv1.kernel, [3, 3, c, f]], [p.conv1.bias, [f]]]);
