@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayerForGradient } from '../model/gradient-forward.ts';
+import { relu6Through } from '../model/layer-for-gradient.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { guidedRelu } from './guided-relu.ts';
 
@@ -25,6 +26,8 @@ export interface WalkOptions {
   to?: number;
   /** Replace every ReLU by the guided-backprop ReLU. */
   guided?: boolean;
+  /** Replace every ReLU by this function (overrides `guided`). */
+  relu?: (x: tf.Tensor) => tf.Tensor;
 }
 
 function activationOf(layer: Layer): ActivationLike | undefined {
@@ -41,19 +44,20 @@ function activationName(layer: Layer): string | undefined {
 export function layerHasRelu(layer: Layer): boolean {
   const cls = layer.getClassName();
   if (cls === 'ReLU') return true;
-  return activationName(layer) === 'relu';
+  const activation = activationName(layer);
+  return activation === 'relu' || activation === 'relu6';
 }
 
-const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+export const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
 
 export class LayerWalk {
   readonly layers: Layer[];
-  /** Layers whose ReLU the walk can make guided (Conv2D, Dense, ReLU and Activation layers). */
+  /** Layers whose ReLU the walk can make guided (Conv2D, DepthwiseConv2D, Dense, ReLU and Activation layers). */
   private readonly guidable: boolean;
 
   private constructor(layers: Layer[]) {
     this.layers = layers;
-    this.guidable = layers.every((l) => !layerHasRelu(l) || ['Conv2D', 'Dense', 'ReLU', 'Activation'].includes(l.getClassName()));
+    this.guidable = layers.every((l) => !layerHasRelu(l) || ['Conv2D', 'DepthwiseConv2D', 'Dense', 'ReLU', 'Activation'].includes(l.getClassName()));
   }
 
   /** A walk for sequential Layers models (including functional models that are a plain chain); undefined otherwise. */
@@ -96,13 +100,13 @@ export class LayerWalk {
     const from = options.from ?? 0;
     const to = options.to ?? this.layers.length;
     let y = x;
-    for (let i = from; i < to; i++) y = this.applyLayer(this.layers[i]!, y, options.guided ?? false);
+    const relu = options.relu ?? (options.guided ? guidedRelu : tf.relu);
+    for (let i = from; i < to; i++) y = this.applyLayer(this.layers[i]!, y, relu);
     return y;
   }
 
-  private applyLayer(layer: Layer, x: tf.Tensor, guided: boolean): tf.Tensor {
+  private applyLayer(layer: Layer, x: tf.Tensor, relu: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
     const cls = layer.getClassName();
-    const relu = (t: tf.Tensor) => (guided ? guidedRelu(t) : tf.relu(t));
     if (cls === 'ReLU' && Object.keys(layer.getConfig()).every((k) => !['maxValue', 'threshold', 'negativeSlope'].includes(k) || !layer.getConfig()[k])) {
       return relu(x);
     }
@@ -121,6 +125,7 @@ export class LayerWalk {
       }
       if (bias && config.useBias !== false) z = tf.add(z, bias);
       if (activationName(layer) === 'relu') return relu(z);
+      if (activationName(layer) === 'relu6') return relu6Through(relu, z);
       const act = activationOf(layer);
       return act ? act.apply(z) : z;
     }

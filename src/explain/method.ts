@@ -13,7 +13,7 @@ import type { ScoreKind } from './score.ts';
 
 export interface MethodContext {
   model: ImageModel;
-  /** Present for sequential Layers models; guided backprop and Grad-CAM need it. */
+  /** Present for sequential Layers models (their feature graph); others use the model's own (features.ts). */
   walk: LayerWalk | undefined;
   /** The request's time limit and cancellation: long methods check it at every step (IG's path chunks, SmoothGrad's samples). */
   deadline?: Deadline;
@@ -24,8 +24,8 @@ export interface MethodContext {
 export interface MethodOptions {
   targets: number[];
   score: ScoreKind;
-  /** Grad-CAM: index of the layer whose activations are weighted. */
-  layerIndex?: number;
+  /** Grad-CAM: name of the layer (or graph node) whose activations are weighted; default the last convolution. */
+  layer?: string;
   /** Integrated gradients: the baseline image (H×W×C values; default black) and the number of steps. */
   baseline?: Float32Array;
   steps?: number;

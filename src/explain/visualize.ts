@@ -14,7 +14,9 @@ import { Deadline } from '../deadline.ts';
 import { badParameter, GradlabError } from '../errors.ts';
 import { resolveClass, topPredictions, type Prediction } from '../model/classes.ts';
 import type { ImageModel } from '../model/image-model.ts';
-import { layerWalk, type LayerWalk } from './layer-walk.ts';
+import type { FeatureGraph } from '../model/feature-graph.ts';
+import { featuresOf } from './features.ts';
+import { layerWalk } from './layer-walk.ts';
 import { classScoreSum, type ScoreKind } from './score.ts';
 
 export interface VisualizeRequest {
@@ -73,13 +75,17 @@ export interface Visualization {
 
 type Objective = (x: tf.Tensor4D) => tf.Scalar;
 
-function unitObjective(model: ImageModel, walk: LayerWalk | undefined, request: VisualizeRequest): { objective: Objective; describe: Visualization['objective'] } {
-  if (!walk) throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `layer: unit visualisation needs a sequential Layers model; '${model.name}' is not one`, 'layer');
-  const index = walk.indexOf(request.layer!);
-  if (index < 0) throw badParameter('layer', `no layer named '${request.layer}'; layers: ${walk.layers.map((l) => l.name).join(', ')}`);
+function unitObjective(model: ImageModel, features: FeatureGraph | undefined, request: VisualizeRequest): { objective: Objective; describe: Visualization['objective'] } {
+  if (!features || features.unsupported !== undefined) {
+    const why = features?.unsupported ?? 'its structure (shared layers, nested models or several inputs) cannot be followed layer by layer';
+    throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `layer: unit visualisation needs a model that gradlab can run node by node; '${model.name}': ${why}`, 'layer');
+  }
+  const node = features.nodes.find((n) => n.name === request.layer);
+  if (!node) throw badParameter('layer', `no layer named '${request.layer}'; layers: ${features.nodes.map((n) => n.name).join(', ')}`);
   if (request.channel === undefined) throw badParameter('channel', 'is required with layer');
-  const shape = walk.layers[index]!.outputShape as (number | null)[];
-  const channels = shape[shape.length - 1]!;
+  const shape = node.outputShape;
+  const channels = shape[shape.length - 1];
+  if (shape.length < 2 || typeof channels !== 'number') throw badParameter('layer', `'${request.layer}' has no channels (output shape [${shape.join(',')}])`);
   if (request.channel >= channels) throw badParameter('channel', `${request.channel} is out of range 0..${channels - 1} for layer '${request.layer}'`);
   const position = request.position;
   if (position) {
@@ -89,7 +95,7 @@ function unitObjective(model: ImageModel, walk: LayerWalk | undefined, request: 
   }
   const channel = request.channel;
   const objective: Objective = (x) => {
-    const act = walk.run(x, { to: index + 1 });
+    const act = features.forward(x, { capture: node.name }).captured!;
     const unit = tf.gather(act, [channel], act.rank - 1);
     if (position) return tf.sum(tf.slice(unit, [0, position[0], position[1], 0], [-1, 1, 1, 1])) as tf.Scalar;
     return tf.mean(unit) as tf.Scalar;
@@ -123,7 +129,7 @@ function roll(x: tf.Tensor4D, dy: number, dx: number): tf.Tensor4D {
 function chooseObjective(model: ImageModel, request: VisualizeRequest): { objective: Objective; describe: Visualization['objective'] } {
   if (request.layer !== undefined) {
     if (request.target !== undefined) throw badParameter('target', 'give either target (a class) or layer and channel (a unit), not both');
-    return unitObjective(model, layerWalk(model), request);
+    return unitObjective(model, featuresOf({ model, walk: layerWalk(model) }), request);
   }
   if (request.target === undefined) throw badParameter('target', 'is required (a class index or label), or give layer and channel for a unit');
   if (request.channel !== undefined) throw badParameter('channel', 'applies only with layer');

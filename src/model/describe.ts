@@ -2,8 +2,14 @@
  * What the model list tells about an image classifier: the public part (name, kind, labels,
  * input) that even black-box mode shows, and the full part (value range, preprocessing,
  * provenance, layers, backend) for white-box mode. Sequence models: src/sequence/describe.ts.
+ *
+ * `layers` lists, for every format, what a request's `layer` may name: a Layers model's layers or
+ * a graph model's nodes (their op as `type`), with output shapes; `gradcamLayers` the ones with a
+ * spatial output and `defaultGradcamLayer` the last convolution. A model that cannot be run node
+ * by node says why in `nodeByNode` (Grad-CAM, guided backprop and unit visualisation refuse it).
  */
 import * as tf from '@tensorflow/tfjs';
+import { lastConvNode, spatialNodes } from './feature-graph.ts';
 import type { ImageModel } from './image-model.ts';
 
 export interface LayerDescription {
@@ -11,7 +17,8 @@ export interface LayerDescription {
   type: string;
   outputShape: (number | null)[];
   activation?: string;
-  parameters: number;
+  /** Layers models only (a graph node's weights are separate nodes). */
+  parameters?: number;
 }
 
 export interface PublicModelDescription {
@@ -32,6 +39,23 @@ export interface ModelDescription extends PublicModelDescription {
   backend: string;
   parameters?: number;
   layers?: LayerDescription[];
+  /** The layers Grad-CAM may weight (a spatial output), and its default (the last convolution). */
+  gradcamLayers?: string[];
+  defaultGradcamLayer?: string;
+  /** Present when Grad-CAM, guided backprop and unit visualisation cannot run on the model: why. */
+  nodeByNode?: { supported: false; reason: string };
+}
+
+/** What the model's feature graph says `layer` may name; graph models list their nodes as layers. */
+function describeFeatures(model: ImageModel): Pick<ModelDescription, 'layers' | 'gradcamLayers' | 'defaultGradcamLayer' | 'nodeByNode'> {
+  const features = model.featureGraph();
+  if (!features || features.unsupported !== undefined) {
+    const reason = features?.unsupported ?? (model.net instanceof tf.GraphModel ? 'loaded without its graph topology' : 'shared layers, nested models or several inputs');
+    return { nodeByNode: { supported: false, reason } };
+  }
+  const graphNodes = model.net instanceof tf.GraphModel ? { layers: features.nodes.map((n) => ({ name: n.name, type: n.type, outputShape: n.outputShape })) } : {};
+  const defaultLayer = lastConvNode(features)?.name;
+  return { ...graphNodes, gradcamLayers: spatialNodes(features).map((n) => n.name), ...(defaultLayer ? { defaultGradcamLayer: defaultLayer } : {}) };
 }
 
 function describeLayers(net: tf.LayersModel): LayerDescription[] {
@@ -72,6 +96,7 @@ export function describeModel(model: ImageModel, backend: string): ModelDescript
     ...(m.provenance ? { provenance: m.provenance } : {}),
     source: model.source,
     backend,
-    ...(layers ? { parameters: layers.reduce((s, l) => s + l.parameters, 0), layers } : {}),
+    ...(layers ? { parameters: layers.reduce((s, l) => s + (l.parameters ?? 0), 0), layers } : {}),
+    ...describeFeatures(model),
   };
 }

@@ -13,9 +13,14 @@
  * Values are the same as `predict`'s up to float rounding (tested). `forModel` walks the model's
  * graph in its layer order (topological), so residual networks work; models with shared layers
  * or nested sub-models keep using `predict`.
+ *
+ * It is also the model's feature graph (feature-graph.ts): `forward` reads or replaces any
+ * layer's output, so Grad-CAM and unit visualisation work on functional (residual,
+ * multi-branch) models; a conv whose output is read or replaced runs unfolded in that pass.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConvBatchNormFold, foldableBatchNorm, foldableConv } from './batch-norm-fold.ts';
+import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
 import { applyLayerForGradient, hasRelu, RELU_REPLACED, type Layer, type ReluFn } from './layer-for-gradient.ts';
 
 export { applyLayerForGradient } from './layer-for-gradient.ts';
@@ -51,10 +56,22 @@ function planFolds(steps: Step[], modelOutput: number): void {
   }
 }
 
+const CONV_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose']);
+
+function featureNode(layer: Layer): FeatureNode {
+  const shape = layer.outputShape;
+  const cls = layer.getClassName();
+  return { name: layer.name, type: cls, outputShape: (Array.isArray(shape[0]) ? shape[0] : shape) as (number | null)[], conv: CONV_LAYERS.has(cls) };
+}
+
 /** A Layers model's graph, run layer by layer with `applyLayerForGradient`. */
-export class GradientForward {
+export class GradientForward implements FeatureGraph {
   /** Whether the model has ReLUs and every one of them goes through the `relu` given to `run`. */
   readonly supportsReluSwap: boolean;
+  readonly hasRelu: boolean;
+  readonly nodes: FeatureNode[];
+  /** Layer name → the id of its output tensor. */
+  private readonly outputOf: Map<string, number>;
 
   private constructor(
     private readonly steps: Step[],
@@ -62,6 +79,9 @@ export class GradientForward {
     private readonly output: number,
   ) {
     const withRelu = steps.filter((s) => hasRelu(s.layer));
+    this.hasRelu = withRelu.length > 0;
+    this.nodes = steps.map((s) => featureNode(s.layer));
+    this.outputOf = new Map(steps.map((s) => [s.layer.name, s.output]));
     this.supportsReluSwap = withRelu.length > 0 && withRelu.every((s) => RELU_REPLACED.has(s.layer.getClassName()));
   }
 
@@ -70,7 +90,8 @@ export class GradientForward {
    * `foldBatchNorm: false` keeps conv and batch norm apart (for scripts/bench-fold.ts).
    */
   static forModel(net: tf.LayersModel, options: { foldBatchNorm?: boolean } = {}): GradientForward | undefined {
-    if (net.inputs.length !== 1 || net.outputs.length !== 1) return undefined;
+    // Several outputs: the first is the classifier's (as `predict`'s first output is in ImageModel).
+    if (net.inputs.length !== 1) return undefined;
     const steps: Step[] = [];
     for (const layer of net.layers) {
       if (layer.getClassName() === 'InputLayer') continue;
@@ -92,21 +113,46 @@ export class GradientForward {
 
   /** The model's output for x; every plain ReLU goes through `relu`. */
   run(x: tf.Tensor, relu: ReluFn = tf.relu): tf.Tensor {
+    return this.forward(x, { relu }).output!;
+  }
+
+  /** The feature-graph run: optionally reads one layer's output or replaces it by a given value. */
+  forward(x: tf.Tensor, { relu = tf.relu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
+    const captureId = capture === undefined ? undefined : this.outputOf.get(capture);
+    const substituteId = substitute === undefined ? undefined : this.outputOf.get(substitute.name);
+    if (capture !== undefined && captureId === undefined) throw new Error(`gradient forward: no layer named '${capture}'`);
+    if (substitute !== undefined && substituteId === undefined) throw new Error(`gradient forward: no layer named '${substitute.name}'`);
+    const stopAtCapture = captureId !== undefined && substituteId === undefined;
     const values = new Map<number, tf.Tensor>([[this.input, x]]);
+    // A folded conv's own output does not exist: a pass that reads or replaces the conv's or the
+    // batch norm's output runs the pair unfolded.
+    const touched = (id: number | undefined) => id !== undefined && (id === captureId || id === substituteId);
+    const unfolded = new Set<number>();
     for (const { layer, inputs, output, fold, foldedOutput, folded } of this.steps) {
-      if (folded) continue;
+      if (folded && !unfolded.has(output)) continue;
+      const useFold = fold !== undefined && !touched(output) && !touched(foldedOutput);
+      if (fold && !useFold) unfolded.add(foldedOutput!);
+      if (output === substituteId) {
+        values.set(output, substitute!.value);
+        continue;
+      }
       const args = inputs.map((id) => {
         const value = values.get(id);
         if (!value) throw new Error(`gradient forward: layer ${layer.name} runs before its input`);
         return value;
       });
-      if (fold && args[0]!.rank === 4) {
+      if (useFold && args[0]!.rank === 4) {
         values.set(foldedOutput!, fold.apply(args[0] as tf.Tensor4D));
         continue;
       }
+      if (fold) unfolded.add(foldedOutput!);
       values.set(output, args.length === 1 ? applyLayerForGradient(layer, args[0]!, relu) : layer.apply(args, { training: false }) as tf.Tensor);
+      if (output === captureId && stopAtCapture) break;
     }
-    return values.get(this.output)!;
+    return {
+      ...(stopAtCapture ? {} : { output: values.get(this.output)! }),
+      ...(captureId !== undefined ? { captured: values.get(captureId) } : {}),
+    };
   }
 }
 

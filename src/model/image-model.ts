@@ -4,7 +4,10 @@
  * All methods that return tensors are meant to run inside the caller's `tf.tidy`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { FeatureGraph } from './feature-graph.ts';
 import { GradientForward, recordingGradient } from './gradient-forward.ts';
+import { GraphInterpreter } from './graph-interpreter.ts';
+import type { GraphNodeDef } from './graph-node.ts';
 import type { ImageModelManifest } from './manifest.ts';
 
 export type TfModel = tf.LayersModel | tf.GraphModel;
@@ -15,13 +18,19 @@ export class ImageModel {
   /** Where the model was loaded from (a folder path or a URL), for `GET /v1/models`. */
   readonly source: string;
 
-  constructor(manifest: ImageModelManifest, net: TfModel, source: string) {
+  /** Graph models: the converter's nodes (model.json's `modelTopology.node`), for the graph interpreter. */
+  private readonly graphNodes: GraphNodeDef[] | undefined;
+
+  constructor(manifest: ImageModelManifest, net: TfModel, source: string, graphNodes?: GraphNodeDef[]) {
     this.manifest = manifest;
     this.net = net;
     this.source = source;
+    this.graphNodes = graphNodes;
     // Built now, not at the first gradient: it holds folded conv weights (gradient-forward.ts), and a
     // request should not be the one to create them.
     this.gradientForward();
+    // Graph models: the interpreter checks itself against tfjs' executor once, at load.
+    if (net instanceof tf.GraphModel) this.featureGraph();
   }
 
   get name(): string {
@@ -39,11 +48,16 @@ export class ImageModel {
 
   /**
    * Class scores before softmax, [N, classes]. For probability-output models: log-probabilities.
-   * While a gradient is recorded, Layers models run unfused (see gradient-forward.ts).
+   * While a gradient is recorded, Layers models run unfused (see gradient-forward.ts) and graph
+   * models through the graph interpreter (graph-interpreter.ts).
    */
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    const forward = recordingGradient() ? this.gradientForward() : undefined;
-    if (forward) return this.logitsFromOutput(forward.run(x));
+    if (recordingGradient()) {
+      // Graph models: the interpreter's plain ops (tfjs' executor frees intermediate tensors
+      // that a recorded gradient still needs, and fused kernels' gradients compute the filter's too).
+      const features: FeatureGraph | undefined = this.net instanceof tf.GraphModel ? this.featureGraph() : this.gradientForward();
+      if (features && features.unsupported === undefined) return this.logitsFromOutput(features.forward(x).output!);
+    }
     const out = this.net.predict(x) as tf.Tensor | tf.Tensor[];
     return this.logitsFromOutput(Array.isArray(out) ? out[0]! : out);
   }
@@ -56,6 +70,24 @@ export class ImageModel {
       this.gradientRunner = (this.net instanceof tf.LayersModel ? GradientForward.forModel(this.net) : undefined) ?? null;
     }
     return this.gradientRunner ?? undefined;
+  }
+
+  private features: FeatureGraph | null | undefined;
+
+  /**
+   * The network as named nodes that can be read, replaced and have their ReLUs swapped
+   * (feature-graph.ts): the gradient forward for Layers models, the graph interpreter for graph
+   * models; undefined when neither can follow the model (shared layers, unknown topology).
+   */
+  featureGraph(): FeatureGraph | undefined {
+    if (this.features === undefined) {
+      if (this.net instanceof tf.GraphModel) {
+        this.features = this.graphNodes ? new GraphInterpreter(this.net, this.graphNodes, this.inputShape) : null;
+      } else {
+        this.features = this.gradientForward() ?? null;
+      }
+    }
+    return this.features ?? undefined;
   }
 
   /** The network's raw output → logits (probability outputs become log-probabilities). */

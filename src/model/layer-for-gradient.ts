@@ -5,8 +5,8 @@
  * - Conv2D, DepthwiseConv2D, Dense: unfused conv / matMul, bias add, then the activation;
  * - BatchNormalization (inference): `x * factor + shift` with per-channel factor = γ/√(σ²+ε) and
  *   shift = β − μ·factor, so its input gradient is one broadcast multiply;
- * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop),
- *   relu6 as one `relu6` op;
+ * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop);
+ *   relu6 as one `relu6` op, or as min(relu(x), 6) when `relu` is replaced (relu6Through);
  * - every other layer: its own `apply`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,11 +24,20 @@ export function activationName(layer: Layer): string | undefined {
   return activation?.getClassName();
 }
 
+/**
+ * ReLU6 with the caller's ReLU inside: min(relu(x), 6). With the guided ReLU its backward pass is
+ * the guided rule for ReLU6 (gradient only where 0 < x < 6 and dy > 0), so MobileNet-style models
+ * get guided backprop too; with the plain ReLU it is tfjs' one `relu6` op.
+ */
+export function relu6Through(relu: ReluFn, x: tf.Tensor): tf.Tensor {
+  return relu === tf.relu ? tf.relu6(x) : tf.minimum(relu(x), 6);
+}
+
 function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
   const name = activationName(layer);
   if (name === undefined || name === 'linear') return z;
   if (name === 'relu') return relu(z);
-  if (name === 'relu6') return tf.relu6(z);
+  if (name === 'relu6') return relu6Through(relu, z);
   return (layer as unknown as { activation: ActivationLike }).activation.apply(z);
 }
 
@@ -64,7 +73,7 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
     const maxValue = config.maxValue as number | null | undefined;
     const plain = !config.threshold && !config.negativeSlope;
     if (plain && (maxValue == null)) return relu(x);
-    if (plain && maxValue === 6) return tf.relu6(x);
+    if (plain && maxValue === 6) return relu6Through(relu, x);
   }
   if (cls === 'Activation') return applyActivation(layer, x, relu);
   if ((cls === 'Conv2D' || cls === 'DepthwiseConv2D') && x.rank === 4 && config.dataFormat !== 'channelsFirst') {
@@ -95,12 +104,13 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
   return layer.apply(x, { training: false }) as tf.Tensor;
 }
 
-/** Whether the layer computes a ReLU somewhere (as its activation or as a ReLU layer). */
+/** Whether the layer computes a ReLU or ReLU6 somewhere (as its activation or as a ReLU layer). */
 export function hasRelu(layer: Layer): boolean {
   const cls = layer.getClassName();
   const config = layer.getConfig();
-  if (cls === 'ReLU') return config.maxValue == null && !config.negativeSlope && !config.threshold;
-  return activationName(layer) === 'relu';
+  if (cls === 'ReLU') return (config.maxValue == null || config.maxValue === 6) && !config.negativeSlope && !config.threshold;
+  const activation = activationName(layer);
+  return activation === 'relu' || activation === 'relu6';
 }
 
 /** Layers whose ReLU `applyLayerForGradient` replaces by the caller's. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fileSystemLoader } from './fs-io.ts';
+import type { GraphNodeDef } from './graph-node.ts';
 import { ImageModel, type TfModel } from './image-model.ts';
 import { ManifestError, parseImageManifest, type ImageModelManifest } from './manifest.ts';
 
@@ -31,8 +32,17 @@ function isUrl(s: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 }
 
-async function loadNet(manifest: ImageModelManifest, handlerOrUrl: tf.io.IOHandler | string): Promise<TfModel> {
-  return manifest.format === 'graph' ? tf.loadGraphModel(handlerOrUrl) : tf.loadLayersModel(handlerOrUrl);
+/**
+ * The network, and for graph models the converter's nodes too: the graph interpreter
+ * (graph-interpreter.ts) needs them, and tfjs keeps them private.
+ */
+async function loadNet(manifest: ImageModelManifest, handlerOrUrl: tf.io.IOHandler | string): Promise<{ net: TfModel; graphNodes?: GraphNodeDef[] }> {
+  if (manifest.format !== 'graph') return { net: await tf.loadLayersModel(handlerOrUrl) };
+  const handler = typeof handlerOrUrl === 'string' ? tf.io.http(handlerOrUrl) : handlerOrUrl;
+  const artifacts = await handler.load!();
+  const net = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+  const topology = artifacts.modelTopology as { node?: GraphNodeDef[] } | undefined;
+  return { net, ...(Array.isArray(topology?.node) ? { graphNodes: topology.node } : {}) };
 }
 
 /** The network's declared input shape without the batch dimension, when it declares one. */
@@ -71,9 +81,9 @@ export async function checkModelDir(dir: string): Promise<void> {
 export async function loadModelFromDir(dir: string): Promise<ImageModel> {
   const manifestFile = path.join(dir, MANIFEST);
   const manifest = parseImageManifest(await readJsonFile(manifestFile), manifestFile);
-  let net: TfModel;
+  let loaded: { net: TfModel; graphNodes?: GraphNodeDef[] };
   if (isUrl(manifest.model) && !manifest.model.startsWith('file://')) {
-    net = await loadNet(manifest, manifest.model);
+    loaded = await loadNet(manifest, manifest.model);
   } else {
     const file = manifest.model.startsWith('file://')
       ? fileURLToPath(manifest.model)
@@ -83,9 +93,9 @@ export async function loadModelFromDir(dir: string): Promise<ImageModel> {
     } catch {
       throw new ManifestError(manifestFile, 'model', `names '${manifest.model}', which does not exist`);
     }
-    net = await loadNet(manifest, fileSystemLoader(file));
+    loaded = await loadNet(manifest, fileSystemLoader(file));
   }
-  const model = new ImageModel(manifest, net, dir);
+  const model = new ImageModel(manifest, loaded.net, dir, loaded.graphNodes);
   try {
     checkAgreement(model, manifestFile);
   } catch (err) {
@@ -119,8 +129,8 @@ export async function loadModelFromUrl(url: string): Promise<ImageModel> {
   const manifestUrl = url.endsWith('.json') ? url : `${url.replace(/\/+$/, '')}/${MANIFEST}`;
   const manifest = parseImageManifest(await fetchJson(manifestUrl), manifestUrl);
   const modelUrl = new URL(manifest.model, manifestUrl).toString();
-  const net = await loadNet(manifest, modelUrl);
-  const model = new ImageModel(manifest, net, url);
+  const { net, graphNodes } = await loadNet(manifest, modelUrl);
+  const model = new ImageModel(manifest, net, url, graphNodes);
   try {
     checkAgreement(model, manifestUrl);
   } catch (err) {

@@ -94,6 +94,8 @@ test('guided backprop runs on a residual network through explainImages', async (
   assert.deepEqual(guided[0]!.map.shape, [8, 8, 3]);
   assert.ok(guided.every((g) => g.map.data.every(Number.isFinite)));
   assert.ok(guided[0]!.map.data.some((v, i) => Math.abs(v - plain[0]!.map.data[i]!) > 1e-6), 'guided differs from the gradient');
-  await assert.rejects(explainImages(model, images, { method: 'gradcam' }), /sequential Layers model/);
+  const [cam] = await explainImages(model, images, { method: 'gradcam' });
+  const convs = (model.net as tf.LayersModel).layers.filter((l) => l.getClassName() === 'Conv2D');
+  assert.equal(cam!.layer, convs.at(-1)!.name, 'the last convolution, inside the residual branch');
   model.dispose();
 });

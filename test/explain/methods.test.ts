@@ -160,7 +160,7 @@ test('inapplicable methods and bad parameters are 400s naming the field', async 
   await expectError(dense, { method: 'guided-backprop' }, x, 'method', /needs ReLU activations/);
   await expectError(dense, { method: 'gradcam' }, x, 'method', /needs a convolutional layer/);
   await expectError(dense, { method: 'smoothgrad', base: 'gradcam' }, x, 'base', /needs a convolutional layer/);
-  await expectError(model, { method: 'gradcam', layer: 'nope' }, image8(0), 'layer', /no layer named 'nope'; layers: conv1, pool1, flatten, logits/);
+  await expectError(model, { method: 'gradcam', layer: 'nope' }, image8(0), 'layer', /no layer named 'nope'; layers with a spatial output: conv1, pool1/);
   await expectError(model, { method: 'gradcam', layer: 'logits' }, image8(0), 'layer', /no spatial output/);
   await expectError(model, { method: 'gradient', layer: 'conv1' }, image8(0), 'layer', /only to gradcam/);
   await expectError(model, { method: 'gradient', target: 3 }, image8(0), 'target', /out of range 0..2/);

@@ -59,6 +59,16 @@ test('every spec, alone and wrapped: map shape, finite values, what the spec dec
   model.dispose();
 });
 
+/** A functional model that applies one ReLU dense layer twice: no single wiring to follow layer by layer. */
+function sharedLayerNet(): ImageModel {
+  const input = tf.input({ shape: [1, 2, 1] });
+  const dense = tf.layers.dense({ units: 2, activation: 'relu' });
+  const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+  const twice = dense.apply(dense.apply(flat)) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 2 }).apply(twice) as tf.SymbolicTensor;
+  return new ImageModel(manifestFor('shared', [1, 2, 1], ['a', 'b']), tf.model({ inputs: input, outputs: out }), 'memory');
+}
+
 test('each unmet requirement is a 400 naming the field and what is missing', async () => {
   // smoothNet: tanh dense layers (no ReLU, no convolution); handReluNet: ReLU, no convolution.
   const models = [smoothNet(), handReluNet([[1, 0], [0, 1]], [[1, 0], [0, 1]])];
@@ -91,20 +101,22 @@ test('each unmet requirement is a 400 naming the field and what is missing', asy
   const [dense, hand] = models;
   await assert.rejects(explainImages(dense!, [new Float32Array(9)], { method: 'guided-backprop' }), /method: 'guided-backprop' needs ReLU activations that it can replace; 'smooth' has none/);
   await assert.rejects(explainImages(hand!, [new Float32Array(2)], { method: 'gradcam' }), /method: 'gradcam' needs a convolutional layer; 'hand' has none/);
-  // Without a layer walk, the refusal suggests the methods that need nothing of the model.
-  // Without a layer walk, the refusal suggests the methods that need nothing of the model (guided
-  // backprop still runs on hand's own graph, whose ReLUs it can swap).
-  const unwalked = { model: hand!, walk: undefined };
+  // A model gradlab cannot run node by node (a layer used twice): the refusal says why and
+  // suggests the methods that need nothing of the model.
+  const shared = sharedLayerNet();
+  const unwalked = { model: shared, walk: layerWalk(shared) };
+  assert.equal(unwalked.walk, undefined);
   const needsWalk = BASE_SPECS.filter((s) => s.requires.some((r) => r.suggestUnrestricted && r.missing(unwalked) !== undefined));
-  assert.ok(needsWalk.length > 0);
+  assert.deepEqual(needsWalk.map((s) => s.name).sort(), ['gradcam', 'guided-backprop', 'guided-gradcam']);
   for (const spec of needsWalk) {
     assert.throws(() => checkRequirements(spec, unwalked, 'method'), (e) => {
       assert.ok(e instanceof GradlabError && e.field === 'method');
-      assert.equal(e.message, `method: '${spec.name}' needs a sequential Layers model; 'hand' is a layers model (use gradient or integrated-gradients)`);
+      assert.equal(e.message, `method: '${spec.name}' needs a model that gradlab can run node by node; 'shared' is a layers model with shared layers, nested models or several inputs, which gradlab cannot follow layer by layer (use gradient or integrated-gradients)`);
       return true;
     });
   }
   for (const spec of BASE_SPECS.filter((s) => !needsWalk.includes(s))) assert.doesNotThrow(() => checkRequirements(spec, unwalked, 'method'), spec.name);
+  shared.dispose();
   models.forEach((m) => m.dispose());
 });
 

@@ -96,3 +96,24 @@ test('a bad manifest names the file and the field', async (t) => {
   await rm(manifestFile);
   await assert.rejects(loadModelFromDir(fixture.dir), /manifest\.json: cannot be read/);
 });
+
+test('a graph model loads over HTTP with its topology: the graph interpreter runs on it', async (t) => {
+  const { GRAPH_FIXTURE_DIR } = await import('../helpers/graph-models.ts');
+  const server = createServer((req, res) => {
+    const url = req.url ?? '';
+    (url.startsWith('/graph/') ? readFile(path.join(GRAPH_FIXTURE_DIR, path.basename(url))) : Promise.reject(new Error('not found')))
+      .then((body) => res.writeHead(200).end(body))
+      .catch(() => res.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { port } = server.address() as { port: number };
+  const remote = await loadModelFromUrl(`http://127.0.0.1:${port}/graph/`);
+  const local = await loadModelFromDir(GRAPH_FIXTURE_DIR);
+  assert.equal(remote.featureGraph()?.unsupported, undefined);
+  assert.deepEqual(remote.featureGraph()!.nodes, local.featureGraph()!.nodes);
+  const x = [new Float32Array(16 * 16 * 3).map((_, i) => (i % 7) / 7)];
+  assert.deepEqual(remote.predictProbabilities(x), local.predictProbabilities(x));
+  remote.dispose();
+  local.dispose();
+});

@@ -19,6 +19,10 @@ test('GET /v1/models lists every model with kind, labels, input, provenance and 
   assert.deepEqual(m.layers.map((l: { name: string }) => l.name), ['conv1', 'pool1', 'flatten', 'logits']);
   assert.equal(m.layers[0].activation, 'relu');
   assert.equal(m.parameters, 4 * 9 + 4 + 64 * 3 + 3);
+  // What Grad-CAM's `layer` may name: the layers with a spatial output; by default the last convolution.
+  assert.deepEqual(m.gradcamLayers, ['conv1', 'pool1']);
+  assert.equal(m.defaultGradcamLayer, 'conv1');
+  assert.equal(m.nodeByNode, undefined);
 });
 
 test('GET /v1/models/:model answers one model, 404 for an unknown one', async (t) => {
