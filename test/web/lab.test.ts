@@ -1,0 +1,149 @@
+/**
+ * The lab page in white-box mode, in Debian's chromium against a listening server with the
+ * shipped models: one subtest per view, asserting what a person sees (bars, maps, an adversarial
+ * image, an animation, an unrolled network), that the API's messages reach the page, that the
+ * URL reproduces the view, that nothing leaves the origin, no console errors, and no serious or
+ * critical axe-core violation.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { build } from '../helpers/build.ts';
+import { launch, NO_CHROMIUM, screenshot, seriousViolations, watchedPage } from './browser.ts';
+
+const FAILED_LOAD = /^Failed to load resource: the server responded with a status of 4\d\d/;
+
+test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, async (t) => {
+  const { app, config } = await build(t, { modelsDir: 'models' });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const browser = await launch(t);
+  const { page, errors, requests } = await watchedPage(browser);
+  const bars = (testId: string) => page.getByTestId(testId).locator('li').allInnerTexts();
+
+  await t.test('Input: gallery, drawing moves the bars, bad files get the API message', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('button', { name: /held-out image 3, label/ }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^held-out image \d+, label/ }).count(), 20);
+    await page.getByRole('button', { name: 'held-out image 14, label 7' }).click();
+    await page.getByText('held-out image #14, true label 7').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="input-bars"] li .bar-label')?.textContent === '7');
+
+    // Draw a vertical stroke: the bars follow the pen (a "1" is not a "7").
+    const before = await bars('input-bars');
+    const box = (await page.getByTestId('draw-canvas').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 30);
+    await page.mouse.down();
+    for (let y = 30; y <= box.height - 30; y += 12) await page.mouse.move(box.x + box.width / 2, box.y + y);
+    await page.waitForFunction((old) => document.querySelector('[data-testid="input-bars"] ol')?.textContent !== old, before.join(''));
+    await page.mouse.up();
+    await page.getByText('your drawing').waitFor();
+    assert.match(page.url(), /draw=/);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, 'input');
+
+    const upload = page.getByTestId('upload');
+    await upload.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image at all') });
+    await page.getByRole('alert').filter({ hasText: /GRADLAB_UNSUPPORTED_MEDIA_TYPE|not PNG|415/ }).waitFor();
+    await upload.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(config.limits.maxBodyBytes + 1) });
+    await page.getByRole('alert').filter({ hasText: /413/ }).waitFor();
+    assert.ok(await page.getByText('your drawing').isVisible(), 'a refused upload leaves the previous input');
+    assert.deepEqual(errors.filter((e) => !FAILED_LOAD.test(e)), []);
+    errors.length = 0;
+  });
+
+  await t.test('Explain: a map appears, a class bar re-targets it, two methods side by side', async () => {
+    await page.getByRole('button', { name: 'held-out image 14, label 7' }).click();
+    await page.getByRole('tab', { name: 'Explain' }).click();
+    const mapA = page.getByTestId('map-a');
+    await mapA.locator('canvas.ready').waitFor();
+    await mapA.getByText('gradient for class 7').waitFor();
+    await page.getByRole('button', { name: /^explain class 1/ }).click();
+    await mapA.getByText('gradient for class 1').waitFor();
+    await page.getByRole('checkbox', { name: 'Compare with a second method' }).check();
+    await page.getByTestId('map-b').getByText('gradcam for class 1').waitFor();
+    await page.getByRole('slider', { name: 'Overlay opacity' }).fill('0.3');
+    await page.getByLabel('Colour scale').selectOption('heat');
+    assert.ok(await mapA.getByRole('link', { name: /Download the raw map/ }).isVisible());
+    assert.match(await mapA.getByLabel('curl command for this action').inputValue(), /^curl .*\/v1\/models\/mnist\/explain/);
+    assert.match(page.url(), /view=explain.*target=1|target=1.*view=explain/);
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, 'explain');
+  });
+
+  await t.test('Attack: live progress, cancel, the adversarial image and the bars after, a sweep', async () => {
+    await page.getByRole('tab', { name: 'Attack' }).click();
+    await page.getByLabel('Method (weak to strong)').selectOption('pgd');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('1000');
+    await page.getByRole('button', { name: 'Run attack' }).click();
+    await page.getByText(/^step \d+ of 1000/).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('alert').filter({ hasText: 'cancelled' }).waitFor();
+
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('20');
+    await page.getByRole('slider', { name: /^ε =/ }).fill('0.2');
+    await page.getByRole('button', { name: 'Run attack' }).click();
+    const result = page.getByTestId('attack-result');
+    await result.waitFor({ timeout: 60_000 });
+    await result.getByText(/^Fooled: 7 is now classified/).waitFor();
+    assert.ok(await result.getByRole('img', { name: 'adversarial image' }).isVisible());
+    assert.notEqual((await bars('bars-after'))[0]?.split('\n')[0], '7');
+    await result.getByRole('checkbox', { name: /Explain the original and the adversarial/ }).check();
+    await page.getByTestId('map-adversarial').locator('canvas.ready').waitFor();
+
+    await page.getByLabel('Method (weak to strong)').selectOption('fgsm');
+    await page.getByRole('button', { name: /ε-sweep/ }).click();
+    await page.getByTestId('sweep').locator('tbody tr').nth(7).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, 'attack');
+  });
+
+  await t.test('Visualize: a class from noise, played back as an animation; a unit', async () => {
+    await page.getByRole('tab', { name: 'Visualize' }).click();
+    await page.getByRole('combobox', { name: /^Class/ }).selectOption('3');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('40');
+    await page.getByRole('button', { name: 'Visualize' }).click();
+    const result = page.getByTestId('visualize-result');
+    await result.waitFor({ timeout: 60_000 });
+    assert.ok((await result.getByRole('img').getAttribute('src'))?.startsWith('data:image/png'));
+    await page.getByRole('radio', { name: 'a unit' }).check();
+    await page.getByRole('combobox', { name: /^Layer/ }).selectOption('conv2');
+    await page.getByRole('spinbutton', { name: /Channel/ }).fill('5');
+    await page.getByRole('button', { name: 'Visualize' }).click();
+    await page.getByRole('button', { name: 'Visualize' }).and(page.locator(':not([disabled])')).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, 'visualize');
+  });
+
+  await t.test('Sequences: parity unrolled, characters shaded by log-probability, spam words by attribution', async () => {
+    await page.getByRole('tab', { name: 'Sequences' }).click();
+    const unrolled = page.getByTestId('unrolled');
+    await unrolled.waitFor();
+    await page.getByLabel(/^Sequence \(bits\)/).fill('1101');
+    await page.getByRole('status').filter({ hasText: 'Prediction: odd' }).waitFor();
+    assert.equal(await unrolled.locator('tr').first().locator('td').count(), 4);
+    await screenshot(page, 'sequences');
+    await page.getByLabel('Sequence model').selectOption('char-lm');
+    await page.getByTestId('char-shading').waitFor();
+    await page.getByLabel('Sequence model').selectOption('spam-rnn');
+    await page.getByTestId('word-attribution').locator('span').first().waitFor();
+    await page.getByLabel(/^Sequence \(pairs/).waitFor({ state: 'detached' });
+    assert.deepEqual(await seriousViolations(page), []);
+  });
+
+  await t.test('the URL reproduces the view; a teacher link hides controls', async () => {
+    await page.goto(`${base}/?view=explain&model=mnist&sample=5&method=gradcam&target=2`);
+    await page.getByTestId('map-a').getByText('gradcam for class 2').waitFor();
+    const teacher = new URLSearchParams({ view: 'attack', model: 'mnist', sample: '14', attack: 'fgsm', lock: 'view,model,method' });
+    await page.goto(`${base}/?${teacher.toString()}`);
+    await page.getByRole('button', { name: 'Run attack' }).waitFor();
+    assert.equal(await page.getByRole('tab').count(), 0);
+    assert.equal(await page.getByLabel('Method (weak to strong)').count(), 0);
+    assert.equal(await page.getByLabel('Model', { exact: true }).count(), 0);
+    assert.ok(await page.getByText(/One step of size ε/).isVisible(), 'the why note stays');
+  });
+
+  await t.test('nothing leaves the origin and the console stayed clean', () => {
+    assert.deepEqual(requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
+    assert.deepEqual(errors, []);
+  });
+});
