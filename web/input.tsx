@@ -54,6 +54,16 @@ export function InputPanel(props: InputPanelProps) {
         </label>
       )}
       {model.description && <p class="note">{model.description}</p>}
+      <ErrorBox error={props.error} />
+      {props.input && (
+        <figure class="current">
+          <Pixels src={props.input.preview} alt={`input: ${caption(props.input)}`} size={112} testId="input-preview" />
+          <figcaption>{caption(props.input)}</figcaption>
+        </figure>
+      )}
+      {props.predictions && (
+        <Bars title="Prediction (click a class to explain it)" predictions={props.predictions} selected={props.target} onPick={props.onTarget} testId="input-bars" />
+      )}
       {props.gallery && !props.locked.has('input') && (
         <div class="gallery" role="group" aria-label="held-out images">
           <ErrorBox error={props.galleryError} />
@@ -72,16 +82,6 @@ export function InputPanel(props: InputPanelProps) {
             <input type="file" accept="image/*" onChange={(e) => void upload(e)} data-testid="upload" />
           </label>
         </div>
-      )}
-      <ErrorBox error={props.error} />
-      {props.input && (
-        <figure class="current">
-          <Pixels src={props.input.preview} alt={`input: ${caption(props.input)}`} size={112} testId="input-preview" />
-          <figcaption>{caption(props.input)}</figcaption>
-        </figure>
-      )}
-      {props.predictions && (
-        <Bars title="Prediction (click a class to explain it)" predictions={props.predictions} selected={props.target} onPick={props.onTarget} testId="input-bars" />
       )}
     </section>
   );

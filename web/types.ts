@@ -40,7 +40,7 @@ export type AttackAnswer = AttackImage & { method: string; epsilon?: number };
 export interface SweepAnswer { epsilons: { epsilon: number; results: AttackImage[]; successRate: number }[] }
 export interface AttackProgress { step: number; steps: number; loss?: number; epsilon?: number; top?: Prediction[] }
 
-export interface VisualizeAnswer { png: string; snapshots: { step: number; objective: number; png: string }[]; objective?: number }
+export interface VisualizeAnswer { png: string; snapshots: { step: number; objective: number; png: string }[]; finalObjective: number; predictions?: Prediction[] }
 export interface VisualizeProgress { step: number; steps: number; objective: number }
 export interface ExplainProgress { done: number; total: number }
 

@@ -8,12 +8,12 @@ import { apiStream, errorText } from './api.ts';
 import { curlFor, type CurlCommand } from './curl.ts';
 import type { ViewState } from './state.ts';
 import type { ModelInfo, VisualizeAnswer, VisualizeProgress } from './types.ts';
-import { CurlBox, ErrorBox, Pixels, pngUrl, Progress, Why } from './ui.tsx';
+import { Bars, CurlBox, ErrorBox, Pixels, pngUrl, Progress, Why } from './ui.tsx';
 
 const UNIT_LAYERS = /conv|dense/i;
 
 function Animation(props: { answer: VisualizeAnswer }) {
-  const frames = [...props.answer.snapshots, { step: -1, objective: props.answer.objective ?? 0, png: props.answer.png }];
+  const frames = [...props.answer.snapshots, { step: -1, objective: props.answer.finalObjective, png: props.answer.png }];
   const [frame, setFrame] = useState(0);
   const [playing, setPlaying] = useState(true);
   useEffect(() => setFrame(0), [props.answer]);
@@ -24,9 +24,10 @@ function Animation(props: { answer: VisualizeAnswer }) {
   }, [playing, frames.length]);
   const shown = frames[Math.min(frame, frames.length - 1)]!;
   return (
-    <figure class="animation" data-testid="visualize-result">
+    <div class="animation" data-testid="visualize-result">
+      <figure>
       <Pixels src={pngUrl(shown.png)} alt={shown.step < 0 ? 'final image' : `snapshot at step ${shown.step}`} size={224} />
-      <figcaption>{shown.step < 0 ? 'final' : `step ${shown.step}`}, objective {shown.objective.toFixed(3)}</figcaption>
+      <figcaption class="frame">{shown.step < 0 ? 'final' : `step ${shown.step}`}, objective {shown.objective.toFixed(3)}</figcaption>
       <button type="button" onClick={() => setPlaying(!playing)}>{playing ? 'Pause' : 'Play'}</button>
       <label>
         Frame <input type="range" min={0} max={frames.length - 1} value={frame} onInput={(e) => {
@@ -34,7 +35,9 @@ function Animation(props: { answer: VisualizeAnswer }) {
           setFrame(Number(e.currentTarget.value));
         }} />
       </label>
-    </figure>
+      </figure>
+      {props.answer.predictions && <Bars title="What the network says the final image is" predictions={props.answer.predictions} />}
+    </div>
   );
 }
 

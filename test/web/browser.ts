@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** The skip reason when the browser is absent (CI installs it: .ci/run). */
@@ -65,5 +66,7 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.GRADLAB_SCREENSHOTS;
   if (!dir) return;
-  await page.screenshot({ path: path.join(dir, `lab-${name}.png`), fullPage: false });
+  // A 64-colour palette keeps the committed PNGs a fraction of the size of full-colour ones.
+  const png = await page.screenshot({ fullPage: false });
+  await sharp(png).png({ palette: true, colours: 64, effort: 10 }).toFile(path.join(dir, `lab-${name}.png`));
 }

@@ -97,19 +97,29 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await screenshot(page, 'attack');
   });
 
-  await t.test('Visualize: a class from noise, played back as an animation; a unit', async () => {
+  await t.test('Visualize: a unit, then a class from noise played back as an animation', async () => {
     await page.getByRole('tab', { name: 'Visualize' }).click();
-    await page.getByRole('combobox', { name: /^Class/ }).selectOption('3');
-    await page.getByRole('spinbutton', { name: 'Steps' }).fill('40');
-    await page.getByRole('button', { name: 'Visualize' }).click();
     const result = page.getByTestId('visualize-result');
-    await result.waitFor({ timeout: 60_000 });
-    assert.ok((await result.getByRole('img').getAttribute('src'))?.startsWith('data:image/png'));
     await page.getByRole('radio', { name: 'a unit' }).check();
     await page.getByRole('combobox', { name: /^Layer/ }).selectOption('conv2');
     await page.getByRole('spinbutton', { name: /Channel/ }).fill('5');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('20');
     await page.getByRole('button', { name: 'Visualize' }).click();
-    await page.getByRole('button', { name: 'Visualize' }).and(page.locator(':not([disabled])')).waitFor({ timeout: 60_000 });
+    await result.waitFor({ timeout: 60_000 });
+    await page.getByRole('radio', { name: 'a class' }).check();
+    await page.getByRole('combobox', { name: /^Class/ }).selectOption('3');
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('150');
+    await page.getByRole('button', { name: 'Visualize' }).click();
+    await page.getByText(/^step \d+ of 150/).waitFor();
+    await page.getByRole('button', { name: 'Visualize', disabled: false }).waitFor({ timeout: 60_000 });
+    // The animation cycles through the snapshots: the frame caption changes by itself.
+    const caption = result.locator('figcaption.frame');
+    const first = await caption.innerText();
+    await page.waitForFunction((old) => document.querySelector('[data-testid="visualize-result"] figcaption.frame')?.textContent !== old, first);
+    await result.getByRole('button', { name: 'Pause' }).click();
+    await result.getByRole('slider', { name: 'Frame' }).press('End');
+    await result.getByText(/^final, objective/).waitFor();
+    assert.ok((await result.getByRole('img').getAttribute('src'))?.startsWith('data:image/png'));
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'visualize');
   });
@@ -121,6 +131,9 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await page.getByLabel(/^Sequence \(bits\)/).fill('1101');
     await page.getByRole('status').filter({ hasText: 'Prediction: odd' }).waitFor();
     assert.equal(await unrolled.locator('tr').first().locator('td').count(), 4);
+    await page.getByLabel(/^Sequence \(bits\)/).fill('110100111011');
+    await page.getByRole('status').filter({ hasText: 'Prediction: even' }).waitFor();
+    assert.equal(await unrolled.locator('tr').first().locator('td').count(), 12);
     await screenshot(page, 'sequences');
     await page.getByLabel('Sequence model').selectOption('char-lm');
     await page.getByTestId('char-shading').waitFor();
