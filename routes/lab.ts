@@ -1,16 +1,16 @@
 /**
  * The lab page: `GET /` (the HTML shell), `GET /lab/:asset` (the script and style sheet, built in
- * memory from web/ by src/http/web-bundle.ts) and, in white-box mode, `GET /v1/models/:model/samples`
+ * memory from web/ by src/http/web-bundle.ts: `lab.*` in white-box mode, `student.*` in black-box) and, in white-box mode, `GET /v1/models/:model/samples`
  * (a gallery of held-out images with their labels from the model folder's `samples.json`, for the
  * page's Input view). The page is a client of /v1 like any other; in black-box mode it is the
- * student's view (the HTML says which mode) and the samples route does not exist.
+ * student's view (another bundle, without the lab's code) and the samples route does not exist.
  * Nothing the page loads leaves the server's origin: the Content-Security-Policy forbids it.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { GradlabError } from '../src/errors.ts';
+import { badParameter, GradlabError } from '../src/errors.ts';
 import type { AppContext } from '../src/http/context.ts';
 import { webBundle, type WebAsset } from '../src/http/web-bundle.ts';
 import { ModelParams } from './schemas/common.ts';
@@ -22,26 +22,33 @@ const CSP = [
 
 export const MAX_SAMPLES = 100;
 const AssetParams = Type.Object({ asset: Type.String({ minLength: 1, maxLength: 64 }) });
-const SamplesQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SAMPLES })) }, { additionalProperties: false });
+// A query string holds strings (the app does not coerce types): the route reads the number itself.
+const SamplesQuery = Type.Object({ limit: Type.Optional(Type.String({ maxLength: 8 })) }, { additionalProperties: false });
+
+function sampleLimit(text: string | undefined): number {
+  if (text === undefined) return MAX_SAMPLES;
+  const limit = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= 1 && limit <= MAX_SAMPLES)) throw badParameter('limit', `limit must be a whole number from 1 to ${MAX_SAMPLES}, not '${text}'`);
+  return limit;
+}
 
 interface Sample { label: string; index: number; png: string }
 interface SampleSet { source: string; samples: Sample[] }
 
-function shell(mode: string, css: WebAsset | undefined, js: WebAsset | undefined): string {
+function shell(page: string, css: WebAsset | undefined, js: WebAsset | undefined): string {
   const version = (asset: WebAsset | undefined) => encodeURIComponent(asset?.etag.replaceAll('"', '') ?? '');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="gradlab-mode" content="${mode}">
-<title>gradlab lab</title>
+<title>${page === 'lab' ? 'gradlab lab' : 'gradlab prediction API'}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/lab/app.css?v=${version(css)}">
+<link rel="stylesheet" href="/lab/${page}.css?v=${version(css)}">
 </head>
 <body>
 <div id="app"><noscript>The gradlab lab page needs JavaScript. The API works without it: see /docs.</noscript></div>
-<script type="module" src="/lab/app.js?v=${version(js)}"></script>
+<script type="module" src="/lab/${page}.js?v=${version(js)}"></script>
 </body>
 </html>
 `;
@@ -78,8 +85,11 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: WebAsset
 
 export const labRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   // Built while the app starts: a broken front-end fails the start, not the first visitor.
-  const bundle = await webBundle();
-  const html = shell(ctx.config.mode, bundle.get('app.css'), bundle.get('app.js'));
+  const built = await webBundle();
+  // Black-box mode serves the student's page only: the lab's script is not even downloadable there.
+  const page = ctx.config.mode === 'whitebox' ? 'lab' : 'student';
+  const bundle = new Map([...built].filter(([name]) => name.startsWith(`${page}.`)));
+  const html = shell(page, bundle.get(`${page}.css`), bundle.get(`${page}.js`));
 
   app.get('/', (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', CSP)
@@ -98,13 +108,14 @@ export const labRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
     { schema: { params: ModelParams, querystring: SamplesQuery } },
     async (request) => {
       const model = ctx.registry.get(request.params.model);
+      const limit = sampleLimit(request.query.limit);
       let set = cache.get(model.name);
       if (!set) {
         set = readSamples(model.source);
         cache.set(model.name, set);
       }
       const { source, samples } = await set;
-      return { model: model.name, source, samples: samples.slice(0, request.query.limit ?? MAX_SAMPLES) };
+      return { model: model.name, source, samples: samples.slice(0, limit) };
     },
   );
 };

@@ -68,7 +68,7 @@ export function canvasToBytes(source: HTMLCanvasElement, width: number, height: 
 export function readFileAsDataUrl(file: File): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result));
+    reader.onload = () => resolve(typeof reader.result === 'string' ? reader.result : '');
     reader.onerror = () => reject(reader.error ?? new Error(`could not read ${file.name}`));
     reader.readAsDataURL(file);
   });

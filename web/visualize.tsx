@@ -26,15 +26,15 @@ function Animation(props: { answer: VisualizeAnswer }) {
   return (
     <div class="animation" data-testid="visualize-result">
       <figure>
-      <Pixels src={pngUrl(shown.png)} alt={shown.step < 0 ? 'final image' : `snapshot at step ${shown.step}`} size={224} />
-      <figcaption class="frame">{shown.step < 0 ? 'final' : `step ${shown.step}`}, objective {shown.objective.toFixed(3)}</figcaption>
-      <button type="button" onClick={() => setPlaying(!playing)}>{playing ? 'Pause' : 'Play'}</button>
-      <label>
-        Frame <input type="range" min={0} max={frames.length - 1} value={frame} onInput={(e) => {
-          setPlaying(false);
-          setFrame(Number(e.currentTarget.value));
-        }} />
-      </label>
+        <Pixels src={pngUrl(shown.png)} alt={shown.step < 0 ? 'final image' : `snapshot at step ${shown.step}`} size={224} />
+        <figcaption class="frame">{shown.step < 0 ? 'final' : `step ${shown.step}`}, objective {shown.objective.toFixed(3)}</figcaption>
+        <button type="button" onClick={() => setPlaying(!playing)}>{playing ? 'Pause' : 'Play'}</button>
+        <label>
+          Frame <input type="range" min={0} max={frames.length - 1} value={frame} onInput={(e) => {
+            setPlaying(false);
+            setFrame(Number(e.currentTarget.value));
+          }} />
+        </label>
       </figure>
       {props.answer.predictions && <Bars title="What the network says the final image is" predictions={props.answer.predictions} />}
     </div>
@@ -87,27 +87,29 @@ export function VisualizeView(props: { model: ModelInfo; state: ViewState; updat
           <label><input type="radio" name="vis" checked={kind === 'class'} onChange={() => update({ vis: 'class' })} /> a class</label>
           <label><input type="radio" name="vis" checked={kind === 'unit'} disabled={!layers.length} onChange={() => update({ vis: 'unit' })} /> a unit</label>
         </fieldset>
-        {kind === 'class' ? (
-          <label>
-            Class{' '}
-            <select value={target} onChange={(e) => update({ visTarget: e.currentTarget.value })}>
-              {(model.labels ?? []).map((l, i) => <option key={i} value={String(i)}>{l}</option>)}
-            </select>
-          </label>
-        ) : (
-          <>
-            <label>
-              Layer{' '}
-              <select value={layer?.name} onChange={(e) => update({ layer: e.currentTarget.value, channel: '0' })}>
-                {layers.map((l) => <option key={l.name} value={l.name}>{`${l.name} (${l.type}, ${String(l.outputShape.at(-1))} channels)`}</option>)}
-              </select>
-            </label>
-            <label>
-              Channel (0–{channels - 1}){' '}
-              <input type="number" min={0} max={channels - 1} value={channel} onChange={(e) => update({ channel: e.currentTarget.value })} />
-            </label>
-          </>
-        )}
+        {kind === 'class'
+          ? (
+              <label>
+                Class{' '}
+                <select value={target} onChange={(e) => update({ visTarget: e.currentTarget.value })}>
+                  {(model.labels ?? []).map((l, i) => <option key={i} value={String(i)}>{l}</option>)}
+                </select>
+              </label>
+            )
+          : (
+              <>
+                <label>
+                  Layer{' '}
+                  <select value={layer?.name} onChange={(e) => update({ layer: e.currentTarget.value, channel: '0' })}>
+                    {layers.map((l) => <option key={l.name} value={l.name}>{`${l.name} (${l.type}, ${String(l.outputShape.at(-1))} channels)`}</option>)}
+                  </select>
+                </label>
+                <label>
+                  Channel (0–{channels - 1}){' '}
+                  <input type="number" min={0} max={channels - 1} value={channel} onChange={(e) => update({ channel: e.currentTarget.value })} />
+                </label>
+              </>
+            )}
         <label>Steps <input type="number" min={1} max={1000} value={steps} onChange={(e) => update({ visSteps: e.currentTarget.value })} /></label>
         <label><input type="checkbox" checked={regularise} onChange={(e) => update({ reg: e.currentTarget.checked ? '' : 'off' })} /> Regularise (L2 decay, blur, jitter)</label>
         <Why>

@@ -22,14 +22,15 @@ export interface WebAsset {
   gzipBytes: number;
 }
 
-/** The page's assets by file name (`app.js`, `app.css`). */
+/** The pages' assets by file name (`lab.js`, `lab.css`, `student.js`, `student.css`). */
 export type WebBundle = Map<string, WebAsset>;
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 async function buildBundle(): Promise<WebBundle> {
   const result = await build({
-    entryPoints: { app: path.join(WEB_ROOT, 'main.tsx') },
+    // Two pages: the white-box lab and the black-box student's view, which must not carry the lab's code.
+    entryPoints: { lab: path.join(WEB_ROOT, 'lab-main.tsx'), student: path.join(WEB_ROOT, 'student-main.tsx') },
     bundle: true,
     minify: true,
     format: 'esm',

@@ -52,7 +52,7 @@ test('the student page in black-box mode', { skip: NO_CHROMIUM, timeout: 180_000
     await page.getByTestId('upload').setInputFiles({ name: 'digit-7.png', mimeType: 'image/png', buffer: digit });
     await page.getByTestId('budget').filter({ hasText: 'Budget: 1 of 3 queries left' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Not fooled: the model says 7.' }).waitFor();
-    assert.match(await page.getByLabel('the answer as JSON').innerText(), /"label": "7"/);
+    assert.match(await page.getByLabel('the answer as JSON').innerText(), /"predictions":\[\{"label":"7"/);
 
     await page.getByTestId('upload').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('no image') });
     await page.getByRole('alert').filter({ hasText: /415/ }).waitFor();
@@ -68,10 +68,14 @@ test('the student page in black-box mode', { skip: NO_CHROMIUM, timeout: 180_000
     assert.ok(api.length >= 5);
     assert.deepEqual(requests.filter((u) => WHITE_BOX.test(u)), []);
     assert.deepEqual(requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
-    const script = await (await fetch(`${base}/lab/app.js`)).text();
+    const script = await (await fetch(`${base}/lab/student.js`)).text();
     const html = await page.content();
-    for (const route of ['/explain', '/attack', '/visualize', '/samples']) assert.ok(!html.includes(route), `the page names ${route}`);
-    assert.ok(script.length > 0);
+    assert.ok(script.includes('/v1/models'), 'the student script is the one the page runs');
+    for (const route of ['/explain', '/attack', '/visualize', '/samples', '/score']) {
+      assert.ok(!html.includes(route), `the page names ${route}`);
+      assert.ok(!script.includes(route), `the student script names ${route}`);
+    }
+    assert.equal((await fetch(`${base}/lab/lab.js`)).status, 404, "the lab's script is not served in black-box mode");
     assert.deepEqual(errors.filter((e) => !FAILED_LOAD.test(e)), []);
   });
 });
