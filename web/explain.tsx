@@ -14,7 +14,9 @@ import type { ViewState } from './state.ts';
 import type { ExplainAnswer, ExplainProgress, ModelInfo } from './types.ts';
 import { CurlBox, ErrorBox, Progress, Why } from './ui.tsx';
 
-export interface MapSettings { method: string; params: Record<string, number>; target?: number; scale: ColourScale; opacity: number }
+export type Params = Record<string, number | string>;
+
+export interface MapSettings { method: string; params: Params; target?: number; scale: ColourScale; opacity: number }
 
 export function ExplainMap(props: { model: string; input: InputImage; settings: MapSettings; title: string; testId: string }) {
   const { model, input, settings } = props;
@@ -69,8 +71,13 @@ export function ExplainMap(props: { model: string; input: InputImage; settings: 
   );
 }
 
-function MethodControls(props: { prefix: string; label: string; method: string; params: Record<string, number>; onChange: (method: string, params: Record<string, number>) => void; locked: boolean }) {
+function MethodControls(props: { label: string; method: string; params: Params; layers: string[]; onChange: (method: string, params: Params) => void; locked: boolean }) {
   const method = explainMethod(props.method);
+  const set = (name: string, value: number | string) => {
+    const next = { ...props.params, [name]: value };
+    if (value === '') delete next[name];
+    props.onChange(method.id, next);
+  };
   return (
     <fieldset>
       <legend>{props.label}</legend>
@@ -86,7 +93,15 @@ function MethodControls(props: { prefix: string; label: string; method: string; 
         <label key={p.name}>
           {p.label}{' '}
           <input type="number" min={p.min} max={p.max} step={p.step} value={props.params[p.name] ?? p.value}
-            onChange={(e) => props.onChange(method.id, { ...props.params, [p.name]: Number(e.currentTarget.value) })} />
+            onChange={(e) => set(p.name, Number(e.currentTarget.value))} />
+        </label>
+      ))}
+      {(method.choices ?? []).map((c) => (
+        <label key={c.name}>
+          {c.label}{' '}
+          <select value={String(props.params[c.name] ?? c.value)} onChange={(e) => set(c.name, e.currentTarget.value)}>
+            {(c.options === 'conv-layers' ? ['', ...props.layers] : c.options).map((o) => <option key={o} value={o}>{o || 'default'}</option>)}
+          </select>
         </label>
       ))}
       <Why>{method.why}</Why>
@@ -94,9 +109,9 @@ function MethodControls(props: { prefix: string; label: string; method: string; 
   );
 }
 
-const paramsOf = (text: string | undefined): Record<string, number> => {
+const paramsOf = (text: string | undefined): Params => {
   try {
-    return text ? (JSON.parse(text) as Record<string, number>) : {};
+    return text ? (JSON.parse(text) as Params) : {};
   } catch {
     return {};
   }
@@ -108,15 +123,16 @@ export function ExplainView(props: { model: ModelInfo; input?: InputImage; targe
   const opacity = Number(state.opacity ?? '0.7');
   const compare = state.method2 !== undefined && state.method2 !== '';
   const settings = (method: string, params: string | undefined): MapSettings => ({ method, params: paramsOf(params), target: props.target, scale, opacity });
+  const layers = (props.model.layers ?? []).filter((l) => /conv/i.test(l.type)).map((l) => l.name);
   if (!props.input) return <p>Pick, draw or upload an image in the Input panel first.</p>;
   return (
     <section aria-labelledby="explain-heading">
       <h2 id="explain-heading">Explain: which pixels move the class score</h2>
       <div class="controls">
-        <MethodControls prefix="a" label="Map A" method={state.method ?? 'gradient'} params={paramsOf(state.params)} locked={props.locked.has('method')}
+        <MethodControls label="Map A" layers={layers} method={state.method ?? 'gradient'} params={paramsOf(state.params)} locked={props.locked.has('method')}
           onChange={(m, p) => update({ method: m, params: Object.keys(p).length ? JSON.stringify(p) : '' })} />
         {compare && (
-          <MethodControls prefix="b" label="Map B" method={state.method2 ?? 'gradcam'} params={paramsOf(state.params2)} locked={props.locked.has('method')}
+          <MethodControls label="Map B" layers={layers} method={state.method2 ?? 'gradcam'} params={paramsOf(state.params2)} locked={props.locked.has('method')}
             onChange={(m, p) => update({ method2: m, params2: Object.keys(p).length ? JSON.stringify(p) : '' })} />
         )}
         <fieldset>

@@ -4,8 +4,9 @@
  */
 import { DrawCanvas } from './draw.tsx';
 import { readFileAsDataUrl, type InputImage } from './image.ts';
+import type { CurlCommand } from './curl.ts';
 import type { ModelInfo, Prediction, Sample } from './types.ts';
-import { Bars, ErrorBox, Pixels, pngUrl } from './ui.tsx';
+import { Bars, CurlBox, ErrorBox, Pixels, pngUrl } from './ui.tsx';
 
 export interface InputPanelProps {
   models: ModelInfo[];
@@ -24,6 +25,8 @@ export interface InputPanelProps {
   /** The gallery needs a white-box route; the student's page has none. */
   gallery: boolean;
   locked: Set<string>;
+  /** The classify request for the current input. */
+  curl?: CurlCommand;
 }
 
 function caption(input: InputImage): string {
@@ -64,6 +67,7 @@ export function InputPanel(props: InputPanelProps) {
       {props.predictions && (
         <Bars title="Prediction (click a class to explain it)" predictions={props.predictions} selected={props.target} onPick={props.onTarget} testId="input-bars" />
       )}
+      <CurlBox curl={props.curl} />
       {props.gallery && !props.locked.has('input') && (
         <div class="gallery" role="group" aria-label="held-out images">
           <ErrorBox error={props.galleryError} />

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet, errorText } from './api.ts';
 import { AttackView } from './attack.tsx';
+import { curlFor } from './curl.ts';
 import { useClassifier } from './classifier.ts';
 import { ExplainView } from './explain.tsx';
 import { base64UrlToBytes, bytesToBase64Url, lockedControls, readState, writeState, type ViewState } from './state.ts';
@@ -111,7 +112,8 @@ export function Lab() {
           <InputPanel models={imageModels} model={model} onModel={(name) => update({ model: name, sample: '', draw: '', target: '' })} input={input}
             predictions={classifier.predictions} error={inputError ?? classifier.error} target={target} onTarget={(i) => update({ target: String(i), view: view === 'input' ? 'explain' : view })}
             samples={samples} galleryError={galleryError} onSample={(s, i) => choose(sampleInput(s, i), { sample: String(i), draw: '' })}
-            onUpload={onUpload} onDraw={onDraw} gallery locked={locked} />
+            onUpload={onUpload} onDraw={onDraw} gallery locked={locked}
+            curl={input && curlFor(`/v1/models/${encodeURIComponent(model.name)}/classify`, { image: input.image, topK: 5 })} />
         )}
         <div class="view" role="tabpanel" id={`panel-${view}`} aria-labelledby={`tab-${view}`}>
           {!model && view !== 'sequences' && <p>The server holds no image model.</p>}

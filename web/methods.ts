@@ -6,21 +6,29 @@
 
 export interface NumberParam { name: string; label: string; min: number; max: number; step: number; value: number }
 
-export interface ExplainMethod { id: string; label: string; why: string; params: NumberParam[]; streams: boolean }
+/** A parameter chosen from a list; `layers` means the model's convolution layers (empty: the server's default). */
+export interface ChoiceParam { name: string; label: string; options: string[] | 'conv-layers'; value: string }
+
+export interface ExplainMethod { id: string; label: string; why: string; params: NumberParam[]; choices?: ChoiceParam[]; streams: boolean }
+
+const SCORE: ChoiceParam = { name: 'score', label: 'score', options: ['logprob', 'logit'], value: 'logprob' };
+const CONV_LAYER: ChoiceParam = { name: 'layer', label: 'layer (default: the last convolution)', options: 'conv-layers', value: '' };
 
 export const EXPLAIN_METHODS: ExplainMethod[] = [
-  { id: 'gradient', label: 'Gradient (saliency)', streams: false, params: [],
+  { id: 'gradient', label: 'Gradient (saliency)', streams: false, params: [], choices: [SCORE],
     why: 'How much each pixel, nudged a little, moves log p(class): the first-order answer, often noisy.' },
-  { id: 'guided-backprop', label: 'Guided backprop', streams: false, params: [],
+  { id: 'guided-backprop', label: 'Guided backprop', streams: false, params: [], choices: [SCORE],
     why: 'Lets only positive gradient through positive ReLUs: crisp edges, but not the gradient of anything, and barely class-specific.' },
-  { id: 'gradcam', label: 'Grad-CAM', streams: false, params: [],
+  { id: 'gradcam', label: 'Grad-CAM', streams: false, params: [], choices: [CONV_LAYER, SCORE],
     why: 'Weights the last convolution\'s channels by their average gradient: coarse, but it says where the class evidence is.' },
-  { id: 'guided-gradcam', label: 'Guided Grad-CAM', streams: false, params: [],
+  { id: 'guided-gradcam', label: 'Guided Grad-CAM', streams: false, params: [], choices: [CONV_LAYER, SCORE],
     why: 'Guided backprop masked by Grad-CAM: fine detail, restricted to the region that matters for the class.' },
   { id: 'smoothgrad', label: 'SmoothGrad', streams: true,
+    choices: [{ name: 'base', label: 'base method', options: ['gradient', 'guided-backprop', 'gradcam', 'guided-gradcam', 'integrated-gradients'], value: 'gradient' }, SCORE],
     params: [{ name: 'samples', label: 'samples', min: 1, max: 200, step: 1, value: 25 }, { name: 'noise', label: 'noise (σ / range)', min: 0, max: 1, step: 0.01, value: 0.15 }],
     why: 'Averages the map over noisy copies of the input: the gradient\'s speckle averages out, the structure stays.' },
   { id: 'integrated-gradients', label: 'Integrated gradients', streams: true,
+    choices: [{ name: 'baseline', label: 'baseline', options: ['black', 'white'], value: 'black' }, SCORE],
     params: [{ name: 'steps', label: 'steps', min: 1, max: 512, step: 1, value: 64 }],
     why: 'Sums gradients along the path from a black baseline: attributions add up to the change in log p (completeness).' },
 ];

@@ -10,7 +10,8 @@ import { useClassifier } from './classifier.ts';
 import { DrawCanvas } from './draw.tsx';
 import { readFileAsDataUrl } from './image.ts';
 import type { ModelInfo } from './types.ts';
-import { Bars, ErrorBox, Pixels } from './ui.tsx';
+import { Bars, CurlBox, ErrorBox, Pixels } from './ui.tsx';
+import { curlFor } from './curl.ts';
 
 const KEY_STORE = 'gradlab-api-key';
 
@@ -90,6 +91,7 @@ export function Student() {
             </div>
             <ErrorBox error={classifier.error} />
             {image && <Pixels src={image} alt="the image sent" size={112} />}
+            {image && <CurlBox curl={curlFor(`/v1/models/${encodeURIComponent(model.name)}/classify`, { image }, { key })} />}
             {classifier.predictions && <Bars title="The API's answer" predictions={classifier.predictions} testId="student-bars" />}
             {classifier.raw && <pre class="raw" role="region" tabIndex={0} aria-label="the answer as JSON">{JSON.stringify(classifier.raw)}</pre>}
             {top && (

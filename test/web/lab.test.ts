@@ -61,6 +61,11 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await mapA.getByText('gradient for class 1').waitFor();
     await page.getByRole('checkbox', { name: 'Compare with a second method' }).check();
     await page.getByTestId('map-b').getByText('gradcam for class 1').waitFor();
+    // A streamed method (progress events) with a choice parameter: integrated gradients from a white baseline.
+    await page.getByRole('group', { name: 'Map B' }).getByRole('combobox', { name: /^Method/ }).selectOption('integrated-gradients');
+    await page.getByRole('group', { name: 'Map B' }).getByRole('combobox', { name: /^baseline/ }).selectOption('white');
+    await page.getByTestId('map-b').getByText('integrated-gradients for class 1').waitFor();
+    assert.match(page.url(), /params2=[^&]*baseline/);
     await page.getByRole('slider', { name: 'Overlay opacity' }).fill('0.3');
     await page.getByLabel('Colour scale').selectOption('heat');
     assert.ok(await mapA.getByRole('link', { name: /Download the raw map/ }).isVisible());
@@ -153,6 +158,20 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     assert.equal(await page.getByLabel('Method (weak to strong)').count(), 0);
     assert.equal(await page.getByLabel('Model', { exact: true }).count(), 0);
     assert.ok(await page.getByText(/One step of size ε/).isVisible(), 'the why note stays');
+  });
+
+  await t.test('the keyboard alone switches views and picks an image', async () => {
+    await page.goto(`${base}/?view=input`);
+    await page.getByRole('tab', { name: 'Input' }).focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getByRole('tab', { name: 'Explain' }).getAttribute('aria-selected'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-explain');
+    await page.getByRole('button', { name: 'held-out image 6, label 3' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('held-out image #6, true label 3').waitFor();
+    await page.getByTestId('map-a').locator('canvas.ready').waitFor();
+    await page.getByText('Copy as curl').first().press('Enter');
+    assert.match(await page.getByLabel('curl command for this action').first().inputValue(), /\/v1\/models\/mnist\/classify/);
   });
 
   await t.test('nothing leaves the origin and the console stayed clean', () => {
