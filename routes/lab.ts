@@ -35,14 +35,14 @@ function sampleLimit(text: string | undefined): number {
 interface Sample { label: string; index: number; png: string }
 interface SampleSet { source: string; samples: Sample[] }
 
-function shell(page: string, css: WebAsset | undefined, js: WebAsset | undefined): string {
+function shell(page: string, teacher: boolean, css: WebAsset | undefined, js: WebAsset | undefined): string {
   const version = (asset: WebAsset | undefined) => encodeURIComponent(asset?.etag.replaceAll('"', '') ?? '');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${page === 'lab' ? 'gradlab lab' : 'gradlab prediction API'}</title>
+${teacher ? '<meta name="gradlab-teacher" content="on">\n' : ''}<title>${page === 'lab' ? 'gradlab lab' : 'gradlab prediction API'}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/lab/${page}.css?v=${version(css)}">
 </head>
@@ -89,7 +89,10 @@ export const labRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   // Black-box mode serves the student's page only: the lab's script is not even downloadable there.
   const page = ctx.config.mode === 'whitebox' ? 'lab' : 'student';
   const bundle = new Map([...built].filter(([name]) => name.startsWith(`${page}.`)));
-  const html = shell(page, bundle.get(`${page}.css`), bundle.get(`${page}.js`));
+  // The teacher's view of the query log exists only with an admin key (routes/teacher.ts).
+  const { blackbox } = ctx.config;
+  const teacher = page === 'student' && blackbox.adminKey !== undefined && blackbox.apiKeys.length > 0;
+  const html = shell(page, teacher, bundle.get(`${page}.css`), bundle.get(`${page}.js`));
 
   app.get('/', (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').header('content-security-policy', CSP)

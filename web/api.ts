@@ -21,6 +21,8 @@ export interface Budget { limit: number; remaining: number }
 
 export interface RequestOptions {
   key?: string;
+  /** Sent as `Authorization: Bearer` (the teacher's admin key). */
+  bearer?: string;
   signal?: AbortSignal;
   accept?: string;
 }
@@ -29,6 +31,7 @@ function headers(options: RequestOptions, json: boolean): Record<string, string>
   const h: Record<string, string> = { accept: options.accept ?? 'application/json' };
   if (json) h['content-type'] = 'application/json';
   if (options.key) h['x-api-key'] = options.key;
+  if (options.bearer) h.authorization = `Bearer ${options.bearer}`;
   return h;
 }
 

@@ -12,6 +12,7 @@ import { readFileAsDataUrl } from './image.ts';
 import type { ModelInfo } from './types.ts';
 import { Bars, CurlBox, ErrorBox, Pixels } from './ui.tsx';
 import { curlFor } from './curl.ts';
+import { TeacherUsage } from './usage.tsx';
 
 const KEY_STORE = 'gradlab-api-key';
 
@@ -109,6 +110,7 @@ export function Student() {
           </section>
         )}
       </main>
+      {document.querySelector('meta[name="gradlab-teacher"]') && <TeacherUsage />}
     </>
   );
 }

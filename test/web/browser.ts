@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -62,11 +62,11 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   });
 }
 
-/** Saves a screenshot for the README when GRADLAB_SCREENSHOTS is set. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Saves a screenshot (of the viewport, or of `part`) for the README when GRADLAB_SCREENSHOTS is set. */
+export async function screenshot(page: Page, name: string, part?: Locator): Promise<void> {
   const dir = process.env.GRADLAB_SCREENSHOTS;
   if (!dir) return;
   // A 64-colour palette keeps the committed PNGs a fraction of the size of full-colour ones.
-  const png = await page.screenshot({ fullPage: false });
+  const png = part ? await part.screenshot() : await page.screenshot({ fullPage: false });
   await sharp(png).png({ palette: true, colours: 64, effort: 10 }).toFile(path.join(dir, `lab-${name}.png`));
 }

@@ -2,7 +2,8 @@
  * The lab page in black-box mode: the student's view in Debian's chromium against a listening
  * server with keys and budgets. A wrong key gets the API's message, a good one shows the budget,
  * drawing and uploading query the model and the budget goes down, the answer is shown as the API
- * shapes it (`--output topk:3`), a spent budget gets the 429 message; and the page never requests
+ * shapes it (`--output topk:3`), a spent budget gets the 429 message, the teacher's view (behind
+ * `--admin-key`) shows each key's use; and the page never requests
  * (or names) a white-box route.
  */
 import { test } from 'node:test';
@@ -13,12 +14,13 @@ import { tempDataDir, twoMnistModels } from '../helpers/blackbox.ts';
 import { launch, NO_CHROMIUM, screenshot, seriousViolations, watchedPage } from './browser.ts';
 
 const FAILED_LOAD = /^Failed to load resource: the server responded with a status of 4\d\d/;
+const ADMIN_KEY = 'teacher-key-0123456789';
 const WHITE_BOX = /\/(explain|attack|visualize|score|samples)\b|\/docs|openapi/;
 
 test('the student page in black-box mode', { skip: NO_CHROMIUM, timeout: 180_000 }, async (t) => {
   const dataDir = await tempDataDir(t);
   const modelsDir = await twoMnistModels(t);
-  const { app } = await build(t, { modelsDir, argv: ['--mode', 'blackbox', '--data-dir', dataDir, '--output', 'topk:3'], env: { GRADLAB_API_KEYS: 'alice:3' } });
+  const { app } = await build(t, { modelsDir, argv: ['--mode', 'blackbox', '--data-dir', dataDir, '--output', 'topk:3', '--admin-key', ADMIN_KEY], env: { GRADLAB_API_KEYS: 'alice:3' } });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const browser = await launch(t);
   const { page, errors, requests } = await watchedPage(browser);
@@ -63,8 +65,24 @@ test('the student page in black-box mode', { skip: NO_CHROMIUM, timeout: 180_000
     await page.getByRole('alert').filter({ hasText: /budget of 3 queries for this key is spent/ }).waitFor();
   });
 
+  await t.test("the teacher's view: a wrong admin key gets the message, the right one shows each key's use", async () => {
+    const teacher = page.getByTestId('teacher-usage');
+    await teacher.getByText('Teacher: the query log').click();
+    await teacher.getByLabel('Admin key').fill('alice');
+    await teacher.getByRole('button', { name: 'Show the query log' }).click();
+    await teacher.getByRole('alert').filter({ hasText: 'the admin key is not valid' }).waitFor();
+    await teacher.getByLabel('Admin key').fill(ADMIN_KEY);
+    await teacher.getByRole('button', { name: 'Show the query log' }).click();
+    const row = teacher.getByRole('row', { name: /^key-[0-9a-f]{8} / });
+    await row.waitFor();
+    assert.match(await row.innerText(), /3 of 3/);
+    assert.match((await row.getByRole('img').getAttribute('aria-label')) ?? '', /queries over time/);
+    assert.deepEqual(await seriousViolations(page), []);
+    await screenshot(page, 'teacher', teacher);
+  });
+
   await t.test('only black-box routes were requested, none is named, nothing left the origin', async () => {
-    const api = requests.filter((u) => u.startsWith(`${base}/v1/`));
+    const api = requests.filter((u) => u.startsWith(`${base}/v1/`) || u.startsWith(`${base}/admin/`));
     assert.ok(api.length >= 5);
     assert.deepEqual(requests.filter((u) => WHITE_BOX.test(u)), []);
     assert.deepEqual(requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:')), []);
