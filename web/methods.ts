@@ -30,7 +30,7 @@ export const EXPLAIN_METHODS: ExplainMethod[] = [
   { id: 'integrated-gradients', label: 'Integrated gradients', streams: true,
     choices: [{ name: 'baseline', label: 'baseline', options: ['black', 'white'], value: 'black' }, SCORE],
     params: [{ name: 'steps', label: 'steps', min: 1, max: 512, step: 1, value: 64 }],
-    why: 'Sums gradients along the path from a black baseline: attributions add up to the change in log p (completeness).' },
+    why: 'Sums gradients along the path from a baseline image (black by default): attributions add up to the change in log p (completeness).' },
 ];
 
 export interface AttackMethod { id: string; label: string; why: string; norms: string[]; params: NumberParam[]; targeted: boolean; usesEpsilon: boolean }
