@@ -4,7 +4,7 @@
  * `ExplainMap` (one map, computed on the server, with progress for the slow methods) is also
  * what the Attack view uses to explain the adversarial image next to the original.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { apiPost, apiStream, errorText } from './api.ts';
 import { curlFor, type CurlCommand } from './curl.ts';
 import { COLOUR_SCALES, mapDownloadUrl, paintOverlay, type ColourScale } from './heatmap.ts';
@@ -27,6 +27,11 @@ export function ExplainMap(props: { model: string; input: InputImage; settings: 
   const [curl, setCurl] = useState<CurlCommand>();
   const [cancel, setCancel] = useState<AbortController>();
   const request = JSON.stringify({ method: settings.method, params: settings.params, target: settings.target });
+  // One object URL per answer, released when the answer is replaced (not one per render).
+  const download = useMemo(() => answer && mapDownloadUrl(answer.map, { model, method: answer.method, target: answer.target }), [answer]);
+  useEffect(() => () => {
+    if (download) URL.revokeObjectURL(download);
+  }, [download]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -62,7 +67,7 @@ export function ExplainMap(props: { model: string; input: InputImage; settings: 
       <ErrorBox error={error} />
       <canvas ref={canvas} width={224} height={224} role="img" aria-label={`${settings.method} map`} class={answer ? 'ready' : ''} />
       {answer && (
-        <a download={`${model}-${answer.method}-class-${answer.target.label}.json`} href={mapDownloadUrl(answer.map, { model, method: answer.method, target: answer.target })}>
+        <a download={`${model}-${answer.method}-class-${answer.target.label}.json`} href={download}>
           Download the raw map (JSON)
         </a>
       )}
@@ -118,6 +123,7 @@ const paramsOf = (text: string | undefined): Params => {
 };
 
 export function ExplainView(props: { model: ModelInfo; input?: InputImage; target?: number; state: ViewState; update: (patch: ViewState) => void; locked: Set<string> }) {
+  const labels = props.model.labels ?? [];
   const { state, update } = props;
   const scale = (state.colors ?? 'diverging') as ColourScale;
   const opacity = Number(state.opacity ?? '0.7');
@@ -137,6 +143,14 @@ export function ExplainView(props: { model: ModelInfo; input?: InputImage; targe
         )}
         <fieldset>
           <legend>Display</legend>
+          {!props.locked.has('target') && (
+            <label>
+              Class to explain{' '}
+              <select value={String(props.target ?? '')} onChange={(e) => update({ target: e.currentTarget.value })}>
+                {labels.map((l, i) => <option key={i} value={String(i)}>{l}</option>)}
+              </select>
+            </label>
+          )}
           <label>
             Overlay opacity{' '}
             <input type="range" min={0} max={1} step={0.05} value={opacity} onInput={(e) => update({ opacity: e.currentTarget.value })} />

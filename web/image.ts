@@ -65,7 +65,16 @@ export function canvasToBytes(source: HTMLCanvasElement, width: number, height: 
   return bytes;
 }
 
+/**
+ * Far above any server's body limit (default 32 MiB): a file this large is refused here, before
+ * the browser holds it in memory as a data URL; anything smaller gets the server's own 413.
+ */
+export const LARGEST_READ_BYTES = 256 * 1024 * 1024;
+
 export function readFileAsDataUrl(file: File): Promise<string> {
+  if (file.size > LARGEST_READ_BYTES) {
+    return Promise.reject(new Error(`${file.name} is ${Math.round(file.size / 2 ** 20)} MiB: far more than the server accepts; pick an image under a few MiB`));
+  }
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(typeof reader.result === 'string' ? reader.result : '');

@@ -2,6 +2,8 @@
  * The Input panel (beside the Explain and Attack views too): the model, a gallery of held-out images, an upload field, a canvas to draw on,
  * the current input and its top-k bars (clicking a bar picks the class the Explain view maps).
  */
+import { useEffect, useState } from 'preact/hooks';
+import { errorText } from './api.ts';
 import { DrawCanvas } from './draw.tsx';
 import { readFileAsDataUrl, type InputImage } from './image.ts';
 import type { CurlCommand } from './curl.ts';
@@ -40,9 +42,17 @@ function caption(input: InputImage): string {
 
 export function InputPanel(props: InputPanelProps) {
   const { model, samples } = props;
+  const [readError, setReadError] = useState<string>();
+  useEffect(() => setReadError(undefined), [props.input]);
   const upload = async (e: Event) => {
     const file = (e.currentTarget as HTMLInputElement).files?.[0];
-    if (file) props.onUpload(await readFileAsDataUrl(file), file.name);
+    if (!file) return;
+    try {
+      setReadError(undefined);
+      props.onUpload(await readFileAsDataUrl(file), file.name);
+    } catch (err) {
+      setReadError(errorText(err));
+    }
   };
 
   return (
@@ -57,7 +67,7 @@ export function InputPanel(props: InputPanelProps) {
         </label>
       )}
       {model.description && <p class="note">{model.description}</p>}
-      <ErrorBox error={props.error} />
+      <ErrorBox error={readError ?? props.error} />
       {props.input && (
         <figure class="current">
           <Pixels src={props.input.preview} alt={`input: ${caption(props.input)}`} size={112} testId="input-preview" />

@@ -33,6 +33,7 @@ export function Student() {
   const [budget, setBudget] = useState<Budget | undefined>(lastBudget);
   const [image, setImage] = useState<string>();
   const [truth, setTruth] = useState('');
+  const [readError, setReadError] = useState<string>();
   useEffect(() => onBudget(setBudget), []);
   const model = models?.find((m) => m.name === modelName) ?? models?.[0];
   const classifier = useClassifier(model?.name, { key });
@@ -56,7 +57,13 @@ export function Student() {
   };
   const upload = async (e: Event) => {
     const file = (e.currentTarget as HTMLInputElement).files?.[0];
-    if (file) send(await readFileAsDataUrl(file));
+    if (!file) return;
+    try {
+      setReadError(undefined);
+      send(await readFileAsDataUrl(file));
+    } catch (err) {
+      setReadError(errorText(err));
+    }
   };
   const [h = 28, w = 28] = model?.input.shape ?? [];
   const top = classifier.predictions?.[0];
@@ -90,7 +97,7 @@ export function Student() {
               <DrawCanvas onStroke={() => undefined} onDone={(c) => send(drawingToPng(c, w, h))} />
               <label class="upload">Upload an image (PNG, JPEG, WebP) <input type="file" accept="image/*" onChange={(e) => void upload(e)} data-testid="upload" /></label>
             </div>
-            <ErrorBox error={classifier.error} />
+            <ErrorBox error={readError ?? classifier.error} />
             {image && <Pixels src={image} alt="the image sent" size={112} />}
             {image && <CurlBox curl={curlFor(`/v1/models/${encodeURIComponent(model.name)}/classify`, { image }, { key })} />}
             {classifier.predictions && <Bars title="The API's answer" predictions={classifier.predictions} testId="student-bars" />}

@@ -3,7 +3,7 @@
  * that shows the API's message, the "why" note, a progress bar with cancel, "copy as curl", and
  * images drawn pixel-sharp at a readable size.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { CurlCommand } from './curl.ts';
 import type { Prediction } from './types.ts';
 
@@ -67,6 +67,10 @@ export const pngUrl = (base64: string) => `data:image/png;base64,${base64}`;
 export function CurlBox(props: { curl?: CurlCommand }) {
   const [copied, setCopied] = useState(false);
   const curl = props.curl;
+  const bodyUrl = useMemo(() => (curl && !curl.inline ? URL.createObjectURL(new Blob([curl.body], { type: 'application/json' })) : undefined), [curl?.body]);
+  useEffect(() => () => {
+    if (bodyUrl) URL.revokeObjectURL(bodyUrl);
+  }, [bodyUrl]);
   if (!curl) return null;
   const copy = async () => {
     try {
@@ -81,9 +85,7 @@ export function CurlBox(props: { curl?: CurlCommand }) {
       <summary>Copy as curl</summary>
       <textarea readOnly rows={3} aria-label="curl command for this action" value={curl.command} />
       <button type="button" onClick={() => void copy()}>{copied ? 'Copied' : 'Copy command'}</button>
-      {!curl.inline && (
-        <a download="request.json" href={URL.createObjectURL(new Blob([curl.body], { type: 'application/json' }))}>request.json</a>
-      )}
+      {bodyUrl && <a download="request.json" href={bodyUrl}>request.json</a>}
     </details>
   );
 }
