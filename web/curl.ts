@@ -10,8 +10,10 @@ const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 export interface CurlCommand { command: string; body: string; inline: boolean }
 
-export function curlFor(path: string, body: unknown, options: { key?: string; stream?: boolean; get?: boolean } = {}): CurlCommand {
-  const url = `${location.origin}${path}`;
+export interface CurlOptions { key?: string; stream?: boolean; get?: boolean; /** Default: the page's own origin. */ origin?: string }
+
+export function curlFor(path: string, body: unknown, options: CurlOptions = {}): CurlCommand {
+  const url = `${options.origin ?? globalThis.location.origin}${path}`;
   const parts = ['curl'];
   if (options.key) parts.push('-H', quote(`x-api-key: ${options.key}`));
   if (options.stream) parts.push('-N', '-H', quote('accept: text/event-stream'));

@@ -19,7 +19,7 @@ export function Bars(props: { predictions: Prediction[]; title: string; selected
             <>
               {onPick && <span class="sr-only">explain class </span>}
               <span class="bar-label">{p.label}</span>{' '}
-              <span class="bar-track" aria-hidden="true"><span class="bar-fill" style={{ width: `${pct ?? 100}%` }} /></span>
+              <span class="bar-track" aria-hidden="true"><span class="bar-fill" style={{ width: `${pct ?? 0}%` }} /></span>
               {' '}<span class="bar-value">{pct === undefined ? '' : `${pct}%`}</span>
             </>
           );

@@ -49,6 +49,13 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     assert.ok(await page.getByText('your drawing').isVisible(), 'a refused upload leaves the previous input');
     assert.deepEqual(errors.filter((e) => !FAILED_LOAD.test(e)), []);
     errors.length = 0;
+
+    // Another model: its own gallery, labels and predictions.
+    await page.getByRole('combobox', { name: /^Model/ }).selectOption('fashion');
+    await page.getByRole('button', { name: /^held-out image \d+, label Trouser$/ }).first().click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="input-bars"] li .bar-label')?.textContent === 'Trouser');
+    await page.getByRole('combobox', { name: /^Model/ }).selectOption('mnist');
+    await page.getByRole('button', { name: 'held-out image 14, label 7' }).waitFor();
   });
 
   await t.test('Explain: a map appears, a class bar re-targets it, two methods side by side', async () => {
