@@ -10,6 +10,7 @@ import { curlFor, type CurlCommand } from './curl.ts';
 import type { ViewState } from './state.ts';
 import type { ModelInfo, ScoreAnswer, SequenceExplainAnswer } from './types.ts';
 import { CurlBox, ErrorBox, Why } from './ui.tsx';
+import { UnrolledDiagram } from './unrolled.tsx';
 
 const EXAMPLES: Record<string, string> = {
   bits: '0101101011', numbers: '1, 2, 3.5', pairs: '1 2; 5 0; 0 3', characters: 'Call me Ishmael.', words: 'FREE money, click now!',
@@ -38,6 +39,7 @@ function Unrolled(props: { answer: ScoreAnswer }) {
   const max = Math.max(1e-9, ...steps.flatMap((s) => s.hidden.map(Math.abs)));
   return (
     <div class="unrolled" data-testid="unrolled">
+      {units.length <= 8 && <UnrolledDiagram answer={props.answer} />}
       <table>
         <caption>The network unrolled over time: one column per step</caption>
         <tbody>
