@@ -12,7 +12,7 @@ import { ExplainMap, type MapSettings } from './explain.tsx';
 import { tensorToPixels, type InputImage } from './image.ts';
 import { ATTACK_METHODS, attackMethod } from './methods.ts';
 import type { ViewState } from './state.ts';
-import type { AttackAnswer, AttackProgress, ModelInfo, SweepAnswer } from './types.ts';
+import type { AttackAnswer, AttackProgress, ModelInfo, Sample, SweepAnswer } from './types.ts';
 import { Bars, CurlBox, ErrorBox, Pixels, pngUrl, Progress, Why } from './ui.tsx';
 import { SweepChart } from './sweep.tsx';
 
@@ -22,7 +22,7 @@ function epsilonRange(model: ModelInfo, norm: string): { max: number; step: numb
   return norm === 'l2' ? { max: 10 * span, step: span / 100, initial: 2 * span } : { max: span / 2, step: span / 255, initial: span / 10 };
 }
 
-export function AttackView(props: { model: ModelInfo; input?: InputImage; state: ViewState; update: (patch: ViewState) => void; locked: Set<string> }) {
+export function AttackView(props: { model: ModelInfo; input?: InputImage; gallery: Sample[]; state: ViewState; update: (patch: ViewState) => void; locked: Set<string> }) {
   const { model, input, state, update, locked } = props;
   const method = attackMethod(state.attack ?? 'fgsm');
   const norm = method.norms.includes(state.norm ?? '') ? state.norm! : method.norms[0]!;
@@ -49,7 +49,7 @@ export function AttackView(props: { model: ModelInfo; input?: InputImage; state:
   });
   const path = `/v1/models/${encodeURIComponent(model.name)}/attack`;
 
-  const run = async (kind: 'attack' | 'sweep') => {
+  const run = async (kind: 'attack' | 'sweep' | 'gallery') => {
     const controller = new AbortController();
     setRunning(controller);
     setError(undefined);
@@ -61,7 +61,9 @@ export function AttackView(props: { model: ModelInfo; input?: InputImage; state:
         setAnswer(await apiStream<AttackAnswer, AttackProgress>(path, request, setProgress, { signal: controller.signal }));
       } else {
         const epsilons = Array.from({ length: 8 }, (_, i) => Number((((i + 1) / 8) * range.max).toPrecision(3)));
-        const request = body({ epsilons });
+        // On the gallery: every held-out image with its true label, untargeted (robust accuracy).
+        const { image: _one, target: _target, ...shared } = body({ epsilons }) as Record<string, unknown>;
+        const request = kind === 'sweep' ? body({ epsilons }) : { ...shared, images: props.gallery.map((g) => pngUrl(g.png)), label: props.gallery.map((g) => g.index) };
         setCurl(curlFor(path, request, { stream: true }));
         setSweep(await apiStream<SweepAnswer, AttackProgress>(path, request, setProgress, { signal: controller.signal }));
       }
@@ -118,6 +120,9 @@ export function AttackView(props: { model: ModelInfo; input?: InputImage; state:
         <div class="buttons">
           <button type="button" disabled={!!running} onClick={() => void run('attack')}>Run attack</button>
           <button type="button" disabled={!!running} onClick={() => void run('sweep')}>ε-sweep: robustness curve</button>
+          {props.gallery.length > 0 && (
+            <button type="button" disabled={!!running} onClick={() => void run('gallery')}>ε-sweep on the {props.gallery.length} held-out images</button>
+          )}
         </div>
       </div>
       {running && (
@@ -128,6 +133,7 @@ export function AttackView(props: { model: ModelInfo; input?: InputImage; state:
       {answer && adversarial && (
         <div class="attack-result" data-testid="attack-result">
           <p class="verdict" role="status">
+            {`${answer.method.toUpperCase()}${answer.epsilon !== undefined ? ` at ε ${answer.epsilon}` : ''}: `}
             {answer.success ? `Fooled: ${answer.label.label} is now classified ${answer.adversarial.predictions[0]?.label}.` : `Not fooled: still ${answer.adversarial.predictions[0]?.label}.`}{' '}
             {answer.success && (answer.successQuantized ? 'The 8-bit PNG still fools it.' : 'Saved as an 8-bit PNG, it no longer fools it.')}
             {` L∞ ${answer.perturbation.linf.toFixed(3)}, L2 ${answer.perturbation.l2.toFixed(3)}, ${answer.iterations} steps.`}

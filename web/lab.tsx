@@ -119,7 +119,7 @@ export function Lab() {
           {!model && view !== 'sequences' && <p>The server holds no image model.</p>}
           {model && view === 'input' && <ModelCard model={model} />}
           {model && view === 'explain' && <ExplainView model={model} input={input} target={target} state={state} update={update} locked={locked} />}
-          {model && view === 'attack' && <AttackView model={model} input={input} state={state} update={update} locked={locked} />}
+          {model && view === 'attack' && <AttackView model={model} input={input} gallery={samples} state={state} update={update} locked={locked} />}
           {model && view === 'visualize' && <VisualizeView model={model} state={state} update={update} />}
           {view === 'sequences' && <SequenceView models={sequenceModels} state={state} update={update} locked={locked} />}
         </div>

@@ -37,7 +37,7 @@ export interface AttackImage {
   elapsedMs: number;
 }
 export type AttackAnswer = AttackImage & { method: string; epsilon?: number };
-export interface SweepAnswer { epsilons: { epsilon: number; results: AttackImage[]; successRate: number }[] }
+export interface SweepAnswer { epsilons: { epsilon: number; results: AttackImage[]; successRate: number; robustAccuracy: number }[] }
 export interface AttackProgress { step: number; steps: number; loss?: number; epsilon?: number; top?: Prediction[] }
 
 export interface VisualizeAnswer { png: string; snapshots: { step: number; objective: number; png: string }[]; finalObjective: number; predictions?: Prediction[] }

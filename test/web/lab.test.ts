@@ -96,15 +96,20 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await page.getByRole('button', { name: 'Run attack' }).click();
     const result = page.getByTestId('attack-result');
     await result.waitFor({ timeout: 60_000 });
-    await result.getByText(/^Fooled: 7 is now classified/).waitFor();
+    await result.getByText(/^PGD at ε 0.2: Fooled: 7 is now classified/).waitFor();
     assert.ok(await result.getByRole('img', { name: 'adversarial image' }).isVisible());
     assert.notEqual((await bars('bars-after'))[0]?.split('\n')[0], '7');
     await result.getByRole('checkbox', { name: /Explain the original and the adversarial/ }).check();
     await page.getByTestId('map-adversarial').locator('canvas.ready').waitFor();
 
     await page.getByLabel('Method (weak to strong)').selectOption('fgsm');
-    await page.getByRole('button', { name: /ε-sweep/ }).click();
+    await page.getByRole('button', { name: 'ε-sweep: robustness curve' }).click();
     await page.getByTestId('sweep').locator('tbody tr').nth(7).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'ε-sweep on the 20 held-out images' }).click();
+    const gallerySweep = page.getByTestId('sweep').filter({ hasText: 'robust accuracy on 20 images' });
+    await gallerySweep.locator('tbody tr').nth(7).waitFor({ timeout: 120_000 });
+    const accuracy = (await gallerySweep.locator('tbody tr td:nth-child(2)').allInnerTexts()).map(Number);
+    assert.ok(accuracy[7]! < accuracy[0]!, `robust accuracy falls as ε grows: ${accuracy.join(', ')}`);
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'attack');
   });
