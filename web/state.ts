@@ -10,12 +10,20 @@ export function readState(): ViewState {
   return Object.fromEntries(new URLSearchParams(location.search));
 }
 
-/** Replaces the URL's state (no history entry per slider move) with `state`'s non-empty values. */
+let pending: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Replaces the URL's state (no history entry per slider move) with `state`'s non-empty values.
+ * Written at most every 150 ms: browsers throttle pages that call replaceState hundreds of times.
+ */
 export function writeState(state: ViewState): void {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(state)) if (v !== '') params.set(k, v);
-  const query = params.toString();
-  history.replaceState(null, '', query ? `?${query}` : location.pathname);
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(state)) if (v !== '') params.set(k, v);
+    const query = params.toString();
+    history.replaceState(null, '', query ? `?${query}` : location.pathname);
+  }, 150);
 }
 
 /** The controls a teacher's link hides (`lock=model,method`). */

@@ -36,7 +36,7 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await page.waitForFunction((old) => document.querySelector('[data-testid="input-bars"] ol')?.textContent !== old, before.join(''));
     await page.mouse.up();
     await page.getByText('your drawing').waitFor();
-    assert.match(page.url(), /draw=/);
+    await page.waitForURL(/draw=/);
     assert.deepEqual(errors, []);
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'input');
@@ -72,12 +72,12 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await page.getByRole('group', { name: 'Map B' }).getByRole('combobox', { name: /^Method/ }).selectOption('integrated-gradients');
     await page.getByRole('group', { name: 'Map B' }).getByRole('combobox', { name: /^baseline/ }).selectOption('white');
     await page.getByTestId('map-b').getByText('integrated-gradients for class 1').waitFor();
-    assert.match(page.url(), /params2=[^&]*baseline/);
+    await page.waitForURL(/params2=[^&]*baseline/);
     await page.getByRole('slider', { name: 'Overlay opacity' }).fill('0.3');
     await page.getByLabel('Colour scale').selectOption('heat');
     assert.ok(await mapA.getByRole('link', { name: /Download the raw map/ }).isVisible());
     assert.match(await mapA.getByLabel('curl command for this action').inputValue(), /^curl .*\/v1\/models\/mnist\/explain/);
-    assert.match(page.url(), /view=explain.*target=1|target=1.*view=explain/);
+    await page.waitForURL(/view=explain.*target=1|target=1.*view=explain/);
     assert.deepEqual(await seriousViolations(page), []);
     await screenshot(page, 'explain');
   });
