@@ -29,6 +29,8 @@ export interface InputPanelProps {
   locked: Set<string>;
   /** The classify request for the current input. */
   curl?: CurlCommand;
+  /** The Input view itself: the image sources sit beside the prediction instead of under it. */
+  wide?: boolean;
 }
 
 function caption(input: InputImage): string {
@@ -56,47 +58,51 @@ export function InputPanel(props: InputPanelProps) {
   };
 
   return (
-    <section class="input-panel" aria-labelledby="input-heading">
-      <h2 id="input-heading">Input</h2>
-      {!props.locked.has('model') && (
-        <label>
-          Model{' '}
-          <select value={model.name} onChange={(e) => props.onModel(e.currentTarget.value)}>
-            {props.models.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
-          </select>
-        </label>
-      )}
-      {model.description && <p class="note">{model.description}</p>}
-      <ErrorBox error={readError ?? props.error} />
-      {props.input && (
-        <figure class="current">
-          <Pixels src={props.input.preview} alt={`input: ${caption(props.input)}`} size={112} testId="input-preview" />
-          <figcaption>{caption(props.input)}</figcaption>
-        </figure>
-      )}
-      {props.predictions && (
-        <Bars title="Prediction (click a class to explain it)" predictions={props.predictions} selected={props.target} onPick={props.onTarget} testId="input-bars" />
-      )}
-      <CurlBox curl={props.curl} />
-      {props.gallery && !props.locked.has('input') && (
-        <div class="gallery" role="group" aria-label="held-out images">
-          <ErrorBox error={props.galleryError} />
-          {samples.map((s, i) => (
-            <button type="button" key={i} class="sample" aria-label={`held-out image ${i}, label ${s.label}`} onClick={() => props.onSample(s, i)}>
-              <img src={pngUrl(s.png)} alt="" width={40} height={40} />
-            </button>
-          ))}
-        </div>
-      )}
-      {!props.locked.has('input') && (
-        <div class="sources">
-          <DrawCanvas onStroke={(c) => props.onDraw(c, false)} onDone={(c) => props.onDraw(c, true)} />
-          <label class="upload">
-            Upload an image (PNG, JPEG, WebP){' '}
-            <input type="file" accept="image/*" onChange={(e) => void upload(e)} data-testid="upload" />
+    <section class={`input-panel${props.wide ? ' wide' : ''}`} aria-labelledby="input-heading">
+      <div class="input-state">
+        <h2 id="input-heading">Input</h2>
+        {!props.locked.has('model') && (
+          <label>
+            Model{' '}
+            <select value={model.name} onChange={(e) => props.onModel(e.currentTarget.value)}>
+              {props.models.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
+            </select>
           </label>
-        </div>
-      )}
+        )}
+        {model.description && <p class="note">{model.description}</p>}
+        <ErrorBox error={readError ?? props.error} />
+        {props.input && (
+          <figure class="current">
+            <Pixels src={props.input.preview} alt={`input: ${caption(props.input)}`} size={112} testId="input-preview" />
+            <figcaption>{caption(props.input)}</figcaption>
+          </figure>
+        )}
+        {props.predictions && (
+          <Bars title="Prediction (click a class to explain it)" predictions={props.predictions} selected={props.target} onPick={props.onTarget} testId="input-bars" />
+        )}
+        <CurlBox curl={props.curl} />
+      </div>
+      <div class="input-sources">
+        {props.gallery && !props.locked.has('input') && (
+          <div class="gallery" role="group" aria-label="held-out images">
+            <ErrorBox error={props.galleryError} />
+            {samples.map((s, i) => (
+              <button type="button" key={i} class="sample" aria-label={`held-out image ${i}, label ${s.label}`} onClick={() => props.onSample(s, i)}>
+                <img src={pngUrl(s.png)} alt="" width={40} height={40} />
+              </button>
+            ))}
+          </div>
+        )}
+        {!props.locked.has('input') && (
+          <div class="sources">
+            <DrawCanvas onStroke={(c) => props.onDraw(c, false)} onDone={(c) => props.onDraw(c, true)} />
+            <label class="upload">
+              Upload an image (PNG, JPEG, WebP){' '}
+              <input type="file" accept="image/*" onChange={(e) => void upload(e)} data-testid="upload" />
+            </label>
+          </div>
+        )}
+      </div>
     </section>
   );
 }

@@ -99,6 +99,7 @@ export function Lab() {
   const view = (VIEWS.some((v) => v.id === state.view) ? state.view : 'input') as View;
   const target = state.target !== undefined ? Number(state.target) : classifier.predictions?.[0]?.index;
   const showInput = model && (view === 'input' || view === 'explain' || view === 'attack');
+  const beside = showInput && view !== 'input';
 
   return (
     <>
@@ -107,12 +108,12 @@ export function Lab() {
         <p class="mode">white-box: every method, on the server's models</p>
         {!locked.has('view') && <Tabs view={view} onView={(v) => update({ view: v })} />}
       </header>
-      <main id="main" class={showInput ? 'with-input' : ''}>
+      <main id="main" class={beside ? 'with-input' : ''}>
         {showInput && (
           <InputPanel models={imageModels} model={model} onModel={(name) => update({ model: name, sample: '', draw: '', target: '' })} input={input}
             predictions={classifier.predictions} error={inputError ?? classifier.error} target={target} onTarget={(i) => update({ target: String(i), view: view === 'input' ? 'explain' : view })}
             samples={samples} galleryError={galleryError} onSample={(s, i) => choose(sampleInput(s, i), { sample: String(i), draw: '' })}
-            onUpload={onUpload} onDraw={onDraw} gallery locked={locked}
+            onUpload={onUpload} onDraw={onDraw} gallery locked={locked} wide={view === 'input'}
             curl={input && curlFor(`/v1/models/${encodeURIComponent(model.name)}/classify`, { image: input.image, topK: 5 })} />
         )}
         <div class="view" role="tabpanel" id={`panel-${view}`} aria-labelledby={`tab-${view}`}>
