@@ -152,6 +152,12 @@ test('the lab page in white-box mode', { skip: NO_CHROMIUM, timeout: 300_000 }, 
     await page.getByRole('status').filter({ hasText: 'Prediction: even' }).waitFor();
     assert.equal(await unrolled.locator('tr').first().locator('td').count(), 12);
     await screenshot(page, 'sequences');
+    await page.getByLabel('Sequence model').selectOption('rnn-sum');
+    await page.getByRole('status').filter({ hasText: 'Output: 6.5' }).waitFor();
+    assert.equal(await unrolled.locator('tr').first().locator('td').count(), 3);
+    await page.getByLabel('Sequence model').selectOption('rnn-compare');
+    await page.getByRole('status').filter({ hasText: 'Prediction: first total larger' }).waitFor();
+    assert.ok(await unrolled.getByRole('img', { name: /unrolled over 3 steps/ }).isVisible());
     await page.getByLabel('Sequence model').selectOption('char-lm');
     await page.getByTestId('char-shading').waitFor();
     await page.getByLabel('Sequence model').selectOption('spam-rnn');
