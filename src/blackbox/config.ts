@@ -26,6 +26,8 @@ export interface BlackboxConfig {
   keyGuessLimit: RateLimit;
   /** The secret that opens `/metrics` in black-box mode (Authorization: Bearer); undefined: not served. */
   metricsKey?: string;
+  /** The secret that opens the teacher's view of the query log on the lab page (`/admin/usage`); undefined: no teacher view. */
+  adminKey?: string;
   /** The operator chose an open black-box server without keys (no budgets, no log); start-up says so loudly. */
   allowNoKeys: boolean;
 }
@@ -43,6 +45,7 @@ export const BLACKBOX_OPTIONS = {
   queryLog: { flag: '--query-log', env: 'GRADLAB_QUERY_LOG', describe: `black-box query log: ${QUERY_LOG_MODES.join('|')} (default labels; images keeps 8-bit pixels)` },
   keyGuessLimit: { flag: '--key-guess-limit', env: 'GRADLAB_KEY_GUESS_LIMIT', describe: 'black-box failed key attempts per client address and window before 429 (default 10/minute)' },
   metricsKey: { flag: '--metrics-key', env: 'GRADLAB_METRICS_KEY', describe: 'black-box: /metrics answers only with Authorization: Bearer <this key> (default: not served)' },
+  adminKey: { flag: '--admin-key', env: 'GRADLAB_ADMIN_KEY', describe: "black-box: the teacher's key for the query log on the lab page (default: no teacher view)" },
   allowNoKeys: { flag: '--allow-no-keys', env: 'GRADLAB_ALLOW_NO_KEYS', describe: 'yes: start black-box mode without API keys, open to anyone (default no: refuse to start)' },
 } satisfies Record<string, Option>;
 
@@ -83,6 +86,8 @@ export function blackboxConfig(options: OptionReader<BlackboxOption>, mode = 'bl
   const allowNoKeys = options.oneOf('allowNoKeys', ['yes', 'no'] as const, 'no') === 'yes';
   const metricsKey = raw('metricsKey');
   if (metricsKey !== undefined && metricsKey.length < 16) throw new ConfigError(`${where('metricsKey')}: use at least 16 characters`);
+  const adminKey = raw('adminKey');
+  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError(`${where('adminKey')}: use at least 16 characters`);
   const settings: BlackboxConfig = {
     dataDir: raw('dataDir') ?? 'data',
     apiKeys,
@@ -92,6 +97,7 @@ export function blackboxConfig(options: OptionReader<BlackboxOption>, mode = 'bl
     queryLog,
     keyGuessLimit: guard('keyGuessLimit', () => parseRateLimit(raw('keyGuessLimit') ?? '10/minute')),
     ...(metricsKey !== undefined ? { metricsKey } : {}),
+    ...(adminKey !== undefined ? { adminKey } : {}),
     allowNoKeys,
   };
   // Checked last, so that a mistyped rate or shape is reported as such first.

@@ -13,6 +13,8 @@ import { docsRoutes } from '../../routes/docs.ts';
 import { explainRoutes } from '../../routes/explain.ts';
 import { visualizeRoutes } from '../../routes/visualize.ts';
 import { healthRoutes } from '../../routes/health.ts';
+import { labRoutes } from '../../routes/lab.ts';
+import { teacherRoutes } from '../../routes/teacher.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
@@ -128,6 +130,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, ctx);
   await app.register(modelRoutes, ctx);
   await app.register(classifyRoutes, ctx);
+  // The lab page at `/` in both modes (the student's view in black-box mode).
+  await app.register(labRoutes, ctx);
+  await app.register(teacherRoutes, ctx);
   // Black-box mode hides everything that is not needed to query the model.
   if (config.mode === 'whitebox') {
     await app.register(docsRoutes);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-const SOURCE = /\.(ts|cts|mts|js|cjs|mjs)$/;
+const SOURCE = /\.(tsx?|cts|mts|js|cjs|mjs)$/;
 
 /** The module specifiers a source text imports, in order. */
 export function importSpecifiers(source: string): string[] {
