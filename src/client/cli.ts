@@ -32,7 +32,7 @@ const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [op
   --rounds N           substitute: augmentation rounds (default 6)
   --lambda L           substitute: Jacobian augmentation step (default 0.1)
   --epochs N           substitute: training epochs per round (default 10)
-  --craft M            substitute: fgsm|pgd (default fgsm)
+  --craft M            substitute: fgsm|pgd|mifgsm (default fgsm)
   --seed N             random seed (default 0)
   --batch N            most images per request (default 64)
   --range LO,HI        the value range pixels are sent in (default 0,1)
@@ -127,7 +127,7 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
       architecture: oneOf('substitute', ['mlp', 'cnn'] as const, 'mlp'),
       rounds: int('rounds', 6, 1),
       epochs: int('epochs', 10, 1),
-      craft: oneOf('craft', ['fgsm', 'pgd'] as const, 'fgsm'),
+      craft: oneOf('craft', ['fgsm', 'pgd', 'mifgsm'] as const, 'fgsm'),
       ...(lambda !== undefined ? { lambda } : {}),
     },
     maxBatch: int('batch', 64, 1),

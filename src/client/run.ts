@@ -63,6 +63,8 @@ export interface Summary {
   /** substitute: share of all attacked images the oracle labels wrongly after the attack (Papernot's figure). */
   misclassifiedRate?: number;
   cleanAccuracy?: number;
+  /** Share of the successful adversarial examples that still fool the target once saved as 8-bit PNGs (one more query each). */
+  successQuantized?: number;
 }
 
 export interface ClientReport {

@@ -16,6 +16,8 @@ import { healthRoutes } from '../../routes/health.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
+import { v2Routes } from '../../routes/v2/index.ts';
+import { kserveV1Routes } from '../../routes/kserve-v1.ts';
 import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
 import { errorHandler, handleNotFound } from './error-handler.ts';
@@ -128,6 +130,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, ctx);
   await app.register(modelRoutes, ctx);
   await app.register(classifyRoutes, ctx);
+  await app.register(v2Routes, ctx);
+  await app.register(kserveV1Routes, ctx);
   // Black-box mode hides everything that is not needed to query the model.
   if (config.mode === 'whitebox') {
     await app.register(docsRoutes);

@@ -29,7 +29,7 @@ export interface SubstituteOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
-  craft: 'fgsm' | 'pgd';
+  craft: 'fgsm' | 'pgd' | 'mifgsm';
   epsilon: number;
   seed: number;
 }
