@@ -48,6 +48,7 @@ function readInstances(body: unknown, maxImages: number): { images: RawImage[]; 
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw badParameter(unknown, 'is not a known field (send instances and, for :explain, parameters)');
   if (instances !== undefined && inputs !== undefined) throw badParameter('instances', "send either 'instances' or 'inputs', not both");
+  if (instances === undefined && inputs === undefined) throw badParameter('instances', 'is missing: send {"instances": [image, …]}');
   const field = instances !== undefined ? 'instances' : 'inputs';
   let list = instances ?? inputs;
   if (isObject(list) && Object.keys(list).length === 1) list = Object.values(list)[0];
