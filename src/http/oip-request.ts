@@ -135,7 +135,7 @@ export function parseInferRequest(split: SplitBody, model: ImageModel, limits: L
   cursor.finish();
   if (bytes === undefined && input.data === undefined) throw badParameter('inputs[0].data', 'is missing (send data, or binary_data_size with the binary extension)');
   const output = readOutputs(header, model.manifest.labels.length);
-  const id = header.id as string | undefined;
+  const id = header.id;
 
   if (datatype === 'BYTES') {
     if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) throw badParameter('inputs[0].shape', `BYTES images must be [N] or [N, 1] (got [${shape.join(', ')}])`);

@@ -61,7 +61,7 @@ export function readAnswer(body: Buffer, headerLength: string | null): OipAnswer
     if (out.datatype === 'FP32') values.set(out.name, Array.from({ length: size / 4 }, (_, i) => bytes.readFloatLE(i * 4)));
     else {
       const strings: string[] = [];
-      for (let p = 0; p < bytes.length; ) {
+      for (let p = 0; p < bytes.length;) {
         const len = bytes.readUInt32LE(p);
         strings.push(bytes.subarray(p + 4, p + 4 + len).toString());
         p += 4 + len;

@@ -53,7 +53,7 @@ const DOORS: Record<string, (n: number) => { path: string; body: Buffer | string
 
 async function send(base: string, door: string, n: number, key?: string) {
   const { path, body, headers } = DOORS[door]!(n);
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...(key ? { 'x-api-key': key } : {}) }, body });
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...(key ? { 'x-api-key': key } : {}) }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: res.status, remaining: res.headers.get('x-budget-remaining'), body: Buffer.from(await res.arrayBuffer()), headerLength: res.headers.get('inference-header-content-length') };
 }
 

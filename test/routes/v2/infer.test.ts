@@ -35,7 +35,7 @@ async function v1Probabilities(base: string, images: unknown[]): Promise<number[
 }
 
 async function post(url: string, body: Buffer | string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers, body });
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
   return { status: res.status, answer: Buffer.from(await res.arrayBuffer()), headerLength: res.headers.get('inference-header-content-length'), type: res.headers.get('content-type') };
 }
 
