@@ -1,6 +1,7 @@
 /**
  * `gradlab-attack <substitute|simba|square|hopskipjump> --url URL --key KEY [options]`
- * (or `npm run attack -- …`): attacks a gradlab-compatible classify API with HTTP alone and
+ * (or `npm run attack -- …`): attacks a classifier behind an endpoint (gradlab, an Open Inference
+ * Protocol v2 or KServe/TF Serving server, or any JSON endpoint a config describes) with HTTP alone and
  * writes report.json, report.md and the adversarial PNGs. Budget-aware: a spent budget ends the
  * run cleanly with what it got; rate limits are waited out. Progress goes to stderr.
  */
@@ -12,12 +13,23 @@ import { CLIENT_ATTACKS, runClientAttack, type ClientAttack, type ClientRunOptio
 import { DATASETS, type DatasetName } from './data.ts';
 import { writeReport } from './report.ts';
 import { OracleError } from './oracle.ts';
+import { TARGET_KINDS, TargetError, type TargetKind } from './targets/target.ts';
 import { progressDisplay, PROGRESS_STYLES, type ProgressStyle } from './progress.ts';
 
 const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [options]
 
-  --url URL            the server (http://host:8080, with --model) or the classify URL itself
+  --url URL            the endpoint: the server (http://host:8080, with --model) or the model's URL
+                       (…/v1/models/m/classify, …/v2/models/m/infer, …/v1/models/m:predict)
   --model NAME         the model, when --url is the server
+  --target T           the protocol: ${TARGET_KINDS.join('|')} (default gradlab; oip = Open
+                       Inference Protocol v2 JSON, oip-binary = its binary tensors, kserve = KServe v1,
+                       tfserving = TF Serving REST, generic = any JSON endpoint per --target-config)
+  --target-config F    generic: a JSON file saying the URL, headers, where the image goes and where
+                       the answer is (README: "Attack any endpoint")
+  --labels A,B,…       the model's labels, when the endpoint does not say them (or --classes N)
+  --classes N          how many classes, when the endpoint does not say
+  --input-shape H,W,C  the model's input, when the endpoint does not say
+  --header 'K: V'      a request header (repeatable), e.g. an endpoint's own authentication
   --key KEY            API key (or GRADLAB_API_KEY)
   --budget N           spend at most N queries in all (client-side cap; the server's budget also holds)
   --images N           images to attack (default 10)
@@ -52,6 +64,12 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
     options: {
       url: { type: 'string' },
       model: { type: 'string' },
+      target: { type: 'string' },
+      'target-config': { type: 'string' },
+      labels: { type: 'string' },
+      classes: { type: 'string' },
+      'input-shape': { type: 'string' },
+      header: { type: 'string', multiple: true },
       key: { type: 'string' },
       budget: { type: 'string' },
       images: { type: 'string' },
@@ -80,7 +98,10 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
   if (values.help || (positionals.length === 1 && positionals[0] === 'help')) throw new UsageError('');
   const attack = positionals[0] as ClientAttack;
   if (positionals.length !== 1 || !CLIENT_ATTACKS.includes(attack)) throw new UsageError(`name one attack: ${CLIENT_ATTACKS.join(', ')}`);
-  if (!values.url) throw new UsageError('--url is required');
+  const target = (values.target ?? 'gradlab') as TargetKind;
+  if (!TARGET_KINDS.includes(target)) throw new UsageError(`--target: '${values.target}' is not one of ${TARGET_KINDS.join(', ')}`);
+  if (!values.url && target !== 'generic') throw new UsageError('--url is required');
+  if (target === 'generic' && !values['target-config']) throw new UsageError('--target generic needs --target-config FILE');
   const int = (name: keyof typeof values, fallback: number, min = 0): number => {
     const v = values[name];
     if (v === undefined) return fallback;
@@ -108,9 +129,27 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
   const epsilon = num('epsilon');
   const pInit = num('p-init');
   const lambda = num('lambda');
+  const shape = values['input-shape']?.split(',').map(Number);
+  if (shape && (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0))) throw new UsageError(`--input-shape: '${values['input-shape']}' is not H,W,C`);
+  const headers: Record<string, string> = {};
+  for (const h of values.header ?? []) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--header: '${h}' is not 'Name: value'`);
+    headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+  }
+  const classes = values.classes !== undefined ? int('classes', 0, 2) : undefined;
+  const hints = {
+    ...(values.labels ? { labels: values.labels.split(',') } : {}),
+    ...(classes !== undefined ? { classes } : {}),
+    ...(shape ? { inputShape: shape as [number, number, number] } : {}),
+  };
   const options: ClientRunOptions = {
     attack,
-    url: values.url,
+    url: values.url ?? '',
+    target,
+    ...(values['target-config'] ? { targetConfig: values['target-config'] } : {}),
+    hints,
+    ...(Object.keys(headers).length ? { headers } : {}),
     ...(values.model ? { model: values.model } : {}),
     ...(key ? { key } : {}),
     ...(budget !== undefined ? { budget } : {}),
@@ -167,6 +206,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `${options.attack}: ${s.successes}/${s.attacked} succeeded (${(100 * s.successRate).toFixed(1)}%), ${report.oracle.queries} queries` +
         `${s.medianQueries !== undefined ? `, median ${s.medianQueries} per success` : ''}${s.medianL2 !== undefined ? `, median L2 ${Number.isFinite(s.medianL2) ? s.medianL2.toFixed(3) : '∞'}` : ''}` +
+        `${s.successQuantized !== undefined ? `, ${(100 * s.successQuantized).toFixed(1)}% still succeed as 8-bit PNGs` : ''}` +
         `${report.stopped ? ` — stopped early: ${report.stopped}` : ''}\nreport: ${path.join(out, 'report.md')} (${files.length} files)\n`,
     );
     return 0;
@@ -175,7 +215,7 @@ export async function main(argv: string[]): Promise<number> {
     // Connection failures, refusals (401, 404) and unusable answers: one line, not a stack.
     const cause = (err as { cause?: Error }).cause;
     process.stderr.write(`gradlab-attack: ${(err as Error).message}${cause ? ` (${cause.message})` : ''}\n`);
-    if (!(err instanceof OracleError) && process.env.GRADLAB_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    if (!(err instanceof OracleError || err instanceof TargetError) && process.env.GRADLAB_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return 1;
   }
 }
