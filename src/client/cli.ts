@@ -45,6 +45,8 @@ const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [op
   --lambda L           substitute: Jacobian augmentation step (default 0.1)
   --epochs N           substitute: training epochs per round (default 10)
   --craft M            substitute: fgsm|pgd|mifgsm (default fgsm)
+  --reservoir R:K      substitute: from round R on, augment K random points instead of doubling
+  --measure-transfer N substitute: measure the transfer rate after every round on N images (N more queries a round)
   --seed N             random seed (default 0)
   --batch N            most images per request (default 64)
   --range LO,HI        the value range pixels are sent in (default 0,1)
@@ -85,6 +87,8 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
       lambda: { type: 'string' },
       epochs: { type: 'string' },
       craft: { type: 'string' },
+      reservoir: { type: 'string' },
+      'measure-transfer': { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
       range: { type: 'string' },
@@ -129,6 +133,9 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
   const epsilon = num('epsilon');
   const pInit = num('p-init');
   const lambda = num('lambda');
+  const reservoirParts = values.reservoir?.split(':').map(Number);
+  if (reservoirParts && (reservoirParts.length !== 2 || !reservoirParts.every((n) => Number.isInteger(n) && n >= 1))) throw new UsageError(`--reservoir: '${values.reservoir}' is not ROUND:SIZE (e.g. 3:400)`);
+  const reservoir = reservoirParts ? { from: reservoirParts[0]!, size: reservoirParts[1]! } : undefined;
   const shape = values['input-shape']?.split(',').map(Number);
   if (shape && (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0))) throw new UsageError(`--input-shape: '${values['input-shape']}' is not H,W,C`);
   const headers: Record<string, string> = {};
@@ -168,6 +175,8 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
       epochs: int('epochs', 10, 1),
       craft: oneOf('craft', ['fgsm', 'pgd', 'mifgsm'] as const, 'fgsm'),
       ...(lambda !== undefined ? { lambda } : {}),
+      ...(reservoir ? { reservoir } : {}),
+      measureTransfer: int('measure-transfer', 0),
     },
     maxBatch: int('batch', 64, 1),
     range: range as [number, number],

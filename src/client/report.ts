@@ -40,8 +40,9 @@ export function reportMarkdown(r: ClientReport): string {
   if (s.cleanAccuracy !== undefined) lines.push(`The oracle's clean accuracy on these images: ${pct(s.cleanAccuracy)}; ${s.skippedMisclassified} misclassified clean images ${r.attack === 'substitute' ? 'are left out of the transfer success rate' : 'were not attacked'}.`);
   if (r.attack === 'hopskipjump') lines.push('HopSkipJump always ends misclassified; its figure is the median L2 reached within the per-image query cap (∞ for images with no misclassified start).');
   if (r.substitute) {
-    lines.push('', `## Substitute training (${r.substitute.architecture}, then ${r.substitute.craft})`, '', '| round | training images | oracle queries so far | substitute accuracy | λ next |', '|--:|--:|--:|--:|--:|');
-    for (const round of r.substitute.rounds) lines.push(`| ${round.round} | ${round.trainingSize} | ${round.queries} | ${pct(round.accuracy)} | ${round.lambda ?? '—'} |`);
+    lines.push('', `## Substitute training (${r.substitute.architecture}, then ${r.substitute.craft})`, '', '| round | training images | oracle queries so far | substitute accuracy | transfer | λ next |', '|--:|--:|--:|--:|--:|--:|');
+    for (const round of r.substitute.rounds) lines.push(`| ${round.round} | ${round.trainingSize} | ${round.queries} | ${pct(round.accuracy)} | ${pct(round.transfer)} | ${round.lambda ?? '—'} |`);
+    if (r.substitute.measurementQueries) lines.push('', `The transfer per round was measured with ${r.substitute.measurementQueries} more queries, not part of the attack's own.`);
     lines.push('', `Substitute and oracle agree on ${pct(r.substitute.agreement)} of the clean attacked images. Transfer success is over images the oracle had right; "misclassified" is Papernot et al.'s figure, over all attacked images.`);
   }
   lines.push('', '## Images', '', '| id | true | oracle | adversarial | success | queries | L2 | L∞ | ended by | files |', '|--:|---|---|---|---|--:|--:|--:|---|---|');

@@ -83,11 +83,12 @@ export interface ClientReport {
   data: string;
   startedAt: string;
   elapsedS: number;
-  oracle: { queries: number; requests: number; rateLimitWaitS: number; serverRemaining?: number; clientBudget?: number };
+  /** `quantizedChecks`: the queries, within `queries`, that checked successes as 8-bit images (booked to no image's attack). */
+  oracle: { queries: number; requests: number; rateLimitWaitS: number; quantizedChecks: number; serverRemaining?: number; clientBudget?: number };
   /** Why the run ended before every image was done, if it did. */
   stopped?: string;
   summary: Summary;
-  substitute?: { rounds: SubstituteRound[]; agreement: number; trainingQueries: number; architecture: string; craft: string };
+  substitute?: { rounds: SubstituteRound[]; agreement: number; trainingQueries: number; measurementQueries: number; architecture: string; craft: string };
   images: ImageRecord[];
 }
 
@@ -175,7 +176,7 @@ export async function runClientAttack(
       );
       outcomes = result.outcomes;
       if (result.stoppedEarly) stopped = result.stoppedEarly;
-      substituteInfo = { rounds: result.rounds, agreement: result.agreement, trainingQueries: result.trainingQueries, architecture: o.architecture, craft: o.craft };
+      substituteInfo = { rounds: result.rounds, agreement: result.agreement, trainingQueries: result.trainingQueries, measurementQueries: result.measurementQueries, architecture: o.architecture, craft: o.craft };
     } else {
       // Query attacks only attack what the oracle gets right: a wrong clean label is no success.
       const targets = all.filter((t) => t.clean.label === t.trueLabel);
@@ -238,6 +239,7 @@ export async function runClientAttack(
       queries: oracle.queries,
       requests: oracle.requests,
       rateLimitWaitS: oracle.waitedMs / 1000,
+      quantizedChecks: quantized.byId.size,
       ...(oracle.serverRemaining !== undefined ? { serverRemaining: oracle.serverRemaining } : {}),
       ...(options.budget !== undefined ? { clientBudget: options.budget } : {}),
     },

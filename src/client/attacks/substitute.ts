@@ -13,12 +13,11 @@
  * Only the substitute's gradients are ever computed; the oracle is reached through HTTP alone.
  */
 import * as tf from '@tensorflow/tfjs';
-import { prepareAttack, runAttack } from '../../attacks/attack.ts';
 import { permutation, seededRandom, type Random } from '../../datasets/seeded.ts';
-import { ImageModel } from '../../model/image-model.ts';
-import type { ImageModelManifest } from '../../model/manifest.ts';
 import type { HttpOracle } from '../oracle.ts';
 import { outcome, type AttackTarget, type ImageOutcome, type OnProgress } from './common.ts';
+import { craftOnSubstitute, measureTransfer, reservoirPick } from './substitute-craft.ts';
+import { buildSubstitute, substituteImageModel } from './substitute-net.ts';
 
 export interface SubstituteOptions {
   architecture: 'mlp' | 'cnn';
@@ -32,6 +31,14 @@ export interface SubstituteOptions {
   craft: 'fgsm' | 'pgd' | 'mifgsm';
   epsilon: number;
   seed: number;
+  /**
+   * Reservoir sampling (Papernot et al.'s follow-up to the doubling): from round `from` (0-based)
+   * on, only `size` points drawn at random from the set are augmented, so that rounds past the
+   * doubling cost `size` queries each. Undefined: every round doubles.
+   */
+  reservoir?: { from: number; size: number };
+  /** Measure the transfer rate after every round on this many of the attacked images (extra queries, booked apart); 0: only at the end. */
+  measureTransfer: number;
 }
 
 export const SUBSTITUTE_DEFAULTS: SubstituteOptions = {
@@ -45,6 +52,7 @@ export const SUBSTITUTE_DEFAULTS: SubstituteOptions = {
   craft: 'fgsm',
   epsilon: 0.3,
   seed: 0,
+  measureTransfer: 0,
 };
 
 /** The attacker's own data: unlabelled seed images and a labelled set to measure the substitute on. */
@@ -65,6 +73,8 @@ export interface SubstituteRound {
   accuracy: number;
   /** λ used to augment after this round (undefined after the last). */
   lambda?: number;
+  /** With `measureTransfer`: the share of measured images (the oracle had right) whose crafted example fools the oracle. */
+  transfer?: number;
 }
 
 export interface SubstituteResult {
@@ -73,46 +83,14 @@ export interface SubstituteResult {
   /** Share of the attacked images where the substitute agrees with the oracle on the clean image. */
   agreement: number;
   trainingQueries: number;
+  /** Queries spent measuring the transfer rate per round (not part of the attack). */
+  measurementQueries: number;
   stoppedEarly?: string;
 }
 
 /** λ for augmenting after round ρ (0-based): −λ for the first `period` rounds, then +λ, alternating. */
 export function lambdaFor(round: number, lambda: number, period: number): number {
   return Math.floor(round / period) % 2 === 0 ? -lambda : lambda;
-}
-
-export function buildSubstitute(architecture: 'mlp' | 'cnn', shape: [number, number, number], classes: number, seed: number): tf.LayersModel {
-  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 31 + k });
-  const model = tf.sequential();
-  if (architecture === 'mlp') {
-    model.add(tf.layers.flatten({ inputShape: shape }));
-    model.add(tf.layers.dense({ units: 200, activation: 'relu', kernelInitializer: init(1) }));
-    model.add(tf.layers.dense({ units: 200, activation: 'relu', kernelInitializer: init(2) }));
-  } else {
-    model.add(tf.layers.conv2d({ inputShape: shape, filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }));
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }));
-    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-    model.add(tf.layers.flatten());
-    model.add(tf.layers.dense({ units: 200, activation: 'relu', kernelInitializer: init(3) }));
-  }
-  model.add(tf.layers.dense({ units: classes, kernelInitializer: init(9) }));
-  return model;
-}
-
-/** The substitute as an ImageModel, so that gradlab's white-box attacks run on it unchanged. */
-export function substituteImageModel(net: tf.LayersModel, labels: string[], shape: [number, number, number], range: [number, number]): ImageModel {
-  const manifest: ImageModelManifest = {
-    name: 'substitute',
-    kind: 'image-classifier',
-    format: 'layers',
-    model: 'model.json',
-    labels,
-    input: { shape, range },
-    output: 'logits',
-    description: 'a local substitute trained on oracle labels (Papernot et al. 2017)',
-  };
-  return new ImageModel(manifest, net, 'substitute');
 }
 
 function stack(images: Float32Array[], shape: [number, number, number]): tf.Tensor4D {
@@ -205,15 +183,26 @@ export async function substituteAttack(
     if (images.length < data.initial.length) stoppedEarly = `the budget paid for ${images.length} of ${data.initial.length} initial labels`;
     let labels = (await oracle.classify(images)).map((a) => a.label);
     const rounds: SubstituteRound[] = [];
+    const substitute = substituteImageModel(net, labelNames, shape, oracle.range);
+    let measurementQueries = 0;
+    const trainingSoFar = () => oracle.queries - startQueries - measurementQueries;
     for (let round = 0; round < options.rounds; round++) {
       report(round, `round ${round + 1}/${options.rounds}: training on ${images.length}`);
       await train(net, images, labels, classes, shape, options, random);
-      const entry: SubstituteRound = { round: round + 1, trainingSize: images.length, queries: oracle.queries - startQueries, accuracy: accuracy(net, data.check.images, data.check.labels, shape) };
+      const entry: SubstituteRound = { round: round + 1, trainingSize: images.length, queries: trainingSoFar(), accuracy: accuracy(net, data.check.images, data.check.labels, shape) };
       rounds.push(entry);
+      if (options.measureTransfer > 0) {
+        const measured = targets.slice(0, Math.min(options.measureTransfer, affordable()));
+        const before = oracle.queries;
+        entry.transfer = await measureTransfer(oracle, substitute, measured, options);
+        measurementQueries += oracle.queries - before;
+        onProgress?.({ done: round + 1, total: options.rounds + 1, successes: 0, note: `round ${round + 1}: substitute accuracy ${(100 * entry.accuracy).toFixed(1)}%, transfer ${(100 * entry.transfer).toFixed(1)}%` });
+      }
       if (round === options.rounds - 1 || stoppedEarly) break;
       const lambda = lambdaFor(round, options.lambda, options.lambdaPeriod);
       entry.lambda = lambda;
-      let fresh = augment(net, images, labels, lambda, classes, shape, oracle.range);
+      const picked = reservoirPick(images.length, round, options.reservoir, random);
+      let fresh = augment(net, picked.map((i) => images[i]!), picked.map((i) => labels[i]!), lambda, classes, shape, oracle.range);
       if (fresh.length > affordable()) {
         fresh = fresh.slice(0, affordable());
         stoppedEarly = `the budget ran out while augmenting after round ${round + 1}`;
@@ -225,17 +214,10 @@ export async function substituteAttack(
     }
     report(options.rounds, `crafting ${options.craft} on the substitute`);
 
-    const substitute = substituteImageModel(net, labelNames, shape, oracle.range);
     const agreementLabels = predictLabels(net, targets.map((t) => t.image), shape);
     const agreement = targets.length ? agreementLabels.filter((l, i) => l === targets[i]!.clean.label).length / targets.length : 0;
-    const adversarial: Float32Array[] = [];
-    for (let start = 0; start < targets.length; start += 100) {
-      const chunk = targets.slice(start, start + 100);
-      const request = { method: options.craft, epsilon: options.epsilon, label: chunk.map((t) => t.clean.label), seed: options.seed };
-      const attack = await runAttack(substitute, chunk.map((t) => t.image), prepareAttack(substitute, request, { images: chunk.length }));
-      adversarial.push(...attack.runs[0]!.results.map((r) => r.adversarial.image));
-    }
-    const trainingQueries = oracle.queries - startQueries;
+    const adversarial = await craftOnSubstitute(substitute, targets, options);
+    const trainingQueries = trainingSoFar();
     const n = Math.min(adversarial.length, oracle.remaining);
     const answers = n ? await oracle.classify(adversarial.slice(0, n)) : [];
     const outcomes = targets.map((t, i) => {
@@ -243,7 +225,7 @@ export async function substituteAttack(
       return a ? outcome(t, 2, a.label !== t.clean.label ? 'success' : 'failed', adversarial[i], a.label) : outcome(t, 1, 'budget');
     });
     report(options.rounds + 1, 'done');
-    return { rounds, outcomes, agreement, trainingQueries, ...(stoppedEarly ? { stoppedEarly } : {}) };
+    return { rounds, outcomes, agreement, trainingQueries, measurementQueries, ...(stoppedEarly ? { stoppedEarly } : {}) };
   } finally {
     net.dispose();
   }
