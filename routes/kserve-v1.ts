@@ -63,6 +63,15 @@ type Params = Static<typeof ModelParams>;
 export const kserveV1Routes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   app.setErrorHandler(protocolErrorHandler(ctx.config.limits, ctx.config.mode === 'blackbox'));
   const { limits } = ctx.config;
+  // KServe and TF Serving bodies are JSON whatever the content type says (curl -d sends a form type).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new GradlabError('GRADLAB_BAD_REQUEST', 'the body is not valid JSON'), undefined);
+    }
+  });
 
   // `::` is Fastify's escaped colon; the model name stops at the first colon: /v1/models/<model>:predict.
   app.post<{ Params: Params }>('/v1/models/:model(^[^:/]+)::predict', { schema: { params: ModelParams } }, async (request: FastifyRequest<{ Params: Params }>, reply) => {
