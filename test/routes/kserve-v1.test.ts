@@ -28,6 +28,10 @@ test(':predict answers /v1 probabilities for b64, pixel and named instances', as
   }
   const columnar = await request(app.server).post('/v1/models/tiny:predict').send({ inputs: { image: [{ b64: png }] } });
   assert.deepEqual(columnar.body.predictions, [expected[0]]);
+  // curl -d sends a form content type: the body is JSON all the same.
+  const form = await request(app.server).post('/v1/models/tiny:predict').set('content-type', 'application/x-www-form-urlencoded').send(JSON.stringify({ instances: [pixels] }));
+  assert.equal(form.status, 200, form.text);
+  assert.deepEqual(form.body.predictions, [expected[1]]);
 });
 
 test(':explain answers gradlab explanation maps', async (t) => {
@@ -46,6 +50,7 @@ test('bad bodies are 4xx {"error"} naming the field', async (t) => {
   const { app } = await build(t);
   const cases: [string, unknown, number, RegExp][] = [
     ['/v1/models/tiny:predict', {}, 400, /instances/],
+    ['/v1/models/tiny:predict', 'not json', 400, /not valid JSON/],
     ['/v1/models/tiny:predict', { instances: [] }, 400, /instances.*non-empty/],
     ['/v1/models/tiny:predict', { instances: [{ a: 1, b: 2 }] }, 400, /instances\[0\]/],
     ['/v1/models/tiny:predict', { instances: [pixels], extra: 1 }, 400, /extra/],
@@ -55,7 +60,7 @@ test('bad bodies are 4xx {"error"} naming the field', async (t) => {
     ['/v1/models/tiny:explain', { instances: [pixels], parameters: { method: 'magic' } }, 400, /method/],
   ];
   for (const [url, body, status, pattern] of cases) {
-    const res = await request(app.server).post(url).send(body as object);
+    const res = await request(app.server).post(url).set('content-type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
     assert.equal(res.status, status, `${url} ${JSON.stringify(body).slice(0, 80)}: ${res.text}`);
     assert.match(res.body.error, pattern);
   }
