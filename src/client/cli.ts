@@ -110,14 +110,14 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
     const v = values[name];
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: '${v}' is not a whole number ≥ ${min}`);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: '${String(v)}' is not a whole number ≥ ${min}`);
     return n;
   };
   const num = (name: keyof typeof values): number | undefined => {
     const v = values[name];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!(n > 0)) throw new UsageError(`--${name}: '${v}' is not a positive number`);
+    if (!(n > 0)) throw new UsageError(`--${name}: '${String(v)}' is not a positive number`);
     return n;
   };
   const oneOf = <T extends string>(name: keyof typeof values, choices: readonly T[], fallback: T): T => {

@@ -96,7 +96,7 @@ test('the client attacks every target kind, with exact outputs and successQuanti
   ];
   let cleanLabels: number[] | undefined;
   for (const [name, target] of runs) {
-    const { report, adversarial, originals } = await runClientAttack({ ...BASE, url: '', ...target } as ClientRunOptions);
+    const { report, adversarial, originals } = await runClientAttack({ ...BASE, url: '', ...target });
     assert.equal(report.target.protocol, target.target, name);
     assert.equal(report.summary.attacked + report.summary.skippedMisclassified, 2, name);
     const labels = report.images.map((i) => i.label);
@@ -124,11 +124,11 @@ test('the client attacks every target kind, with exact outputs and successQuanti
 test('a target that does not describe its model asks for the flags it needs; a wrong token is a clear error', async (t) => {
   const gradlab = await mnistServer(t);
   const stub = await stubEndpoint(t, gradlab);
-  await assert.rejects(runClientAttack({ ...BASE, target: 'tfserving', url: `${stub.replace('/score', '')}/v1/models/x:predict` } as ClientRunOptions), /--labels a,b,… or --classes N|--input-shape/);
+  await assert.rejects(runClientAttack({ ...BASE, target: 'tfserving', url: `${stub.replace('/score', '')}/v1/models/x:predict` }), /--labels a,b,… or --classes N|--input-shape/);
   const dir = await tempDir(t, 'gradlab-targets-bad-');
   const file = path.join(dir, 'c.json');
   await writeFile(file, JSON.stringify({ url: stub, input: { shape: [28, 28, 1] }, classes: 10, request: { encoding: 'pixels', field: 'payload.img' }, response: { probabilities: 'outcome.scores' } }));
-  await assert.rejects(runClientAttack({ ...BASE, target: 'generic', url: '', targetConfig: file } as ClientRunOptions), /403.*forbidden/);
+  await assert.rejects(runClientAttack({ ...BASE, target: 'generic', url: '', targetConfig: file }), /403.*forbidden/);
   await writeFile(file, JSON.stringify({ url: stub, input: { shape: [28, 28] }, classes: 10, request: { encoding: 'pixels', field: 'x' }, response: {} }));
-  await assert.rejects(runClientAttack({ ...BASE, target: 'generic', url: '', targetConfig: file } as ClientRunOptions), /'input.shape' must be \[height, width, channels\]/);
+  await assert.rejects(runClientAttack({ ...BASE, target: 'generic', url: '', targetConfig: file }), /'input.shape' must be \[height, width, channels\]/);
 });

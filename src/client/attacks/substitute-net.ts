@@ -40,4 +40,3 @@ export function substituteImageModel(net: tf.LayersModel, labels: string[], shap
   };
   return new ImageModel(manifest, net, 'substitute');
 }
-

@@ -68,7 +68,7 @@ export function rankPrediction(p: unknown, model: TargetModel, where: string): R
   }
   if (Array.isArray(p) && p.every((v) => typeof v === 'number')) {
     if (p.length !== model.labels.length) throw new TargetError(`${where}: ${p.length} probabilities, but the model has ${model.labels.length} classes`);
-    return rankVector(p as number[]);
+    return rankVector(p);
   }
   if (Array.isArray(p) && p.every((v) => typeof (v as RankedClass)?.index === 'number')) return p as RankedClass[];
   throw new TargetError(`${where}: a prediction is neither probabilities, a class index, a label nor a ranked list`);

@@ -107,7 +107,7 @@ export class OipTarget implements Target {
 
 function readStrings(bytes: Buffer): string[] {
   const out: string[] = [];
-  for (let at = 0; at + 4 <= bytes.length; ) {
+  for (let at = 0; at + 4 <= bytes.length;) {
     const n = bytes.readUInt32LE(at);
     out.push(bytes.subarray(at + 4, at + 4 + n).toString('utf8'));
     at += 4 + n;
