@@ -40,7 +40,7 @@ try {
     const substitute: Partial<SubstituteOptions> = {
       architecture, craft, measureTransfer: MEASURE,
       ...(rounds ? { rounds: Number(rounds) } : {}),
-      ...(from && size ? { reservoir: { from: Number(from), size: Number(size) } } : {}),
+      reservoir: from && size ? { from: Number(from), size: Number(size) } : null,
       ...(epochs ? { epochs: Number(epochs) } : {}),
     };
     const options: ClientRunOptions = {

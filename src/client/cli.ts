@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, BACKEND_CHOICES, type BackendChoice } from '../backend/index.ts';
+import { SUBSTITUTE_DEFAULTS } from './attacks/substitute.ts';
 import { CLIENT_ATTACKS, runClientAttack, type ClientAttack, type ClientRunOptions } from './run.ts';
 import { DATASETS, type DatasetName } from './data.ts';
 import { writeReport } from './report.ts';
@@ -40,12 +41,13 @@ const USAGE = `usage: gradlab-attack <${CLIENT_ATTACKS.join('|')}> --url URL [op
   --basis B            simba: pixel|dct (default dct)
   --p-init P           square: initial square area fraction (default 0.8)
   --concurrency N      hopskipjump: images attacked at once (default 4)
-  --substitute A       substitute: mlp|cnn (default mlp: 200-200)
-  --rounds N           substitute: augmentation rounds (default 6)
+  --substitute A       substitute: cnn|mlp (default cnn; mlp: the paper's 200-200)
+  --rounds N           substitute: training rounds (default 10)
   --lambda L           substitute: Jacobian augmentation step (default 0.1)
   --epochs N           substitute: training epochs per round (default 10)
-  --craft M            substitute: fgsm|pgd|mifgsm (default fgsm)
+  --craft M            substitute: pgd|fgsm|mifgsm (default pgd; the paper: fgsm)
   --reservoir R:K      substitute: from round R on, augment K random points instead of doubling
+                       (default 4:800: 6,400 queries in 10 rounds; none: always double)
   --measure-transfer N substitute: measure the transfer rate after every round on N images (N more queries a round)
   --seed N             random seed (default 0)
   --batch N            most images per request (default 64)
@@ -133,9 +135,10 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
   const epsilon = num('epsilon');
   const pInit = num('p-init');
   const lambda = num('lambda');
-  const reservoirParts = values.reservoir?.split(':').map(Number);
+  const reservoirParts = values.reservoir === 'none' ? undefined : values.reservoir?.split(':').map(Number);
   if (reservoirParts && (reservoirParts.length !== 2 || !reservoirParts.every((n) => Number.isInteger(n) && n >= 1))) throw new UsageError(`--reservoir: '${values.reservoir}' is not ROUND:SIZE (e.g. 3:400)`);
-  const reservoir = reservoirParts ? { from: reservoirParts[0]!, size: reservoirParts[1]! } : undefined;
+  // `none`: double every round, as the 2017 paper does.
+  const reservoir = values.reservoir === 'none' ? null : reservoirParts ? { from: reservoirParts[0]!, size: reservoirParts[1]! } : undefined;
   const shape = values['input-shape']?.split(',').map(Number);
   if (shape && (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0))) throw new UsageError(`--input-shape: '${values['input-shape']}' is not H,W,C`);
   const headers: Record<string, string> = {};
@@ -170,12 +173,12 @@ function parse(argv: string[]): { options: ClientRunOptions; out: string; progre
     ...(pInit !== undefined ? { pInit } : {}),
     concurrency: int('concurrency', 4, 1),
     substitute: {
-      architecture: oneOf('substitute', ['mlp', 'cnn'] as const, 'mlp'),
-      rounds: int('rounds', 6, 1),
-      epochs: int('epochs', 10, 1),
-      craft: oneOf('craft', ['fgsm', 'pgd', 'mifgsm'] as const, 'fgsm'),
+      architecture: oneOf('substitute', ['mlp', 'cnn'] as const, SUBSTITUTE_DEFAULTS.architecture),
+      rounds: int('rounds', SUBSTITUTE_DEFAULTS.rounds, 1),
+      epochs: int('epochs', SUBSTITUTE_DEFAULTS.epochs, 1),
+      craft: oneOf('craft', ['fgsm', 'pgd', 'mifgsm'] as const, SUBSTITUTE_DEFAULTS.craft),
       ...(lambda !== undefined ? { lambda } : {}),
-      ...(reservoir ? { reservoir } : {}),
+      ...(reservoir !== undefined ? { reservoir } : {}),
       measureTransfer: int('measure-transfer', 0),
     },
     maxBatch: int('batch', 64, 1),

@@ -2,14 +2,17 @@
  * Substitute-model transfer — Papernot, McDaniel, Goodfellow, Jha, Celik & Swami 2017, "Practical
  * Black-Box Attacks against Machine Learning". Label-only: it works against `label` output.
  * 1. Label a small set of held-out images (150 digits) by querying the oracle.
- * 2. For `rounds` rounds (6): train a local substitute (MLP 200-200 by default, or a small CNN) on
- *    everything labelled so far; then, except after the last round, grow the set by Jacobian-based
- *    augmentation — x' = clip(x + λ·sign(∂F_{O(x)}/∂x)), F the substitute's logits and O(x) the
- *    oracle's label — and query the oracle for the new half. λ = 0.1, its sign flipped every 3
- *    rounds as the authors' reference code does (−λ for rounds 0–2, +λ for 3–5). The set doubles
- *    each round: 150 + 150 + 300 + 600 + 1,200 + 2,400 = 4,800 queries for 6 rounds.
- * 3. Craft adversarial examples on the substitute with gradlab's own white-box attacks (FGSM,
- *    ε = 0.3, or PGD) through `runAttack`, and ask the oracle whether they transfer.
+ * 2. For `rounds` rounds (10): train a local substitute (a small CNN by default, or the paper's MLP
+ *    200-200) on everything labelled so far; then, except after the last round, grow the set by
+ *    Jacobian-based augmentation — x' = clip(x + λ·sign(∂F_{O(x)}/∂x)), F the substitute's logits
+ *    and O(x) the oracle's label — and query the oracle for the new points. λ = 0.1, its sign
+ *    flipped every 3 rounds (the paper's periodic step size, as its reference code does). The set
+ *    doubles for the first 4 rounds, then reservoir sampling augments 800 random points a round:
+ *    150 + 150 + 300 + 600 + 1,200 + 5 × 800 = 6,400 queries, the paper's budget.
+ * 3. Craft adversarial examples on the substitute with gradlab's own white-box attacks (PGD by
+ *    default, ε = 0.3; FGSM as in the paper, or MI-FGSM) through `runAttack`, and ask the oracle
+ *    whether they transfer. What measured better on gradlab's MNIST model, against the paper's
+ *    MLP + FGSM, is in docs/blackbox-exercise.md (scripts/eval-substitute.ts).
  * Only the substitute's gradients are ever computed; the oracle is reached through HTTP alone.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -34,24 +37,25 @@ export interface SubstituteOptions {
   /**
    * Reservoir sampling (Papernot et al.'s follow-up to the doubling): from round `from` (0-based)
    * on, only `size` points drawn at random from the set are augmented, so that rounds past the
-   * doubling cost `size` queries each. Undefined: every round doubles.
+   * doubling cost `size` queries each. Null: every round doubles, as the 2017 paper does.
    */
-  reservoir?: { from: number; size: number };
+  reservoir: { from: number; size: number } | null;
   /** Measure the transfer rate after every round on this many of the attacked images (extra queries, booked apart); 0: only at the end. */
   measureTransfer: number;
 }
 
 export const SUBSTITUTE_DEFAULTS: SubstituteOptions = {
-  architecture: 'mlp',
-  rounds: 6,
+  architecture: 'cnn',
+  rounds: 10,
   lambda: 0.1,
   lambdaPeriod: 3,
   epochs: 10,
   batchSize: 128,
   learningRate: 0.001,
-  craft: 'fgsm',
+  craft: 'pgd',
   epsilon: 0.3,
   seed: 0,
+  reservoir: { from: 4, size: 800 },
   measureTransfer: 0,
 };
 
