@@ -88,6 +88,14 @@ test('a spent budget is spent on every protocol, and undecodable images are refu
   const bad = await fetch(`${base}/v2/models/tiny/infer`, { method: 'POST', headers: { 'x-api-key': 'alice' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'BYTES', shape: [2], data: ['aGVsbG8=', 'aGVsbG8='] }] }) });
   assert.equal(bad.status, 415);
   assert.equal(bad.headers.get('x-budget-remaining'), '5');
+  // More undecodable images than the budget pays for: 429, not 415 — the charge comes before any decoding.
+  const garbage = Array.from({ length: 6 }, () => 'aGVsbG8=');
+  const v2 = await fetch(`${base}/v2/models/tiny/infer`, { method: 'POST', headers: { 'x-api-key': 'alice' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'BYTES', shape: [6], data: garbage }] }) });
+  const v1 = await fetch(`${base}/v1/models/tiny:predict`, { method: 'POST', headers: { 'x-api-key': 'alice' }, body: JSON.stringify({ instances: garbage.map((b64) => ({ b64 })) }) });
+  for (const res of [v2, v1]) {
+    assert.equal(res.status, 429);
+    assert.match(((await res.json()) as { error: string }).error, /^GRADLAB_BUDGET_EXHAUSTED/);
+  }
   assert.equal((await send(base, 'POST /v1/models/:model/classify', 2, 'alice')).remaining, '3');
   assert.equal((await send(base, 'POST /v2/models/:model/infer', 2, 'alice')).remaining, '1');
   const over = await send(base, 'POST /v1/models/:model(^[^:/]+)::predict', 2, 'alice');
