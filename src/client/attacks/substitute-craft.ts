@@ -9,7 +9,7 @@ import { permutation, type Random } from '../../datasets/seeded.ts';
 import type { ImageModel } from '../../model/image-model.ts';
 import type { HttpOracle } from '../oracle.ts';
 import type { AttackTarget } from './common.ts';
-import type { SubstituteOptions } from './substitute.ts';
+import type { SubstituteOptions } from './substitute-options.ts';
 
 /** Adversarial examples for `targets` crafted on the substitute, untargeted, away from the oracle's clean labels. */
 export async function craftOnSubstitute(substitute: ImageModel, targets: AttackTarget[], options: Pick<SubstituteOptions, 'craft' | 'epsilon' | 'seed'>): Promise<Float32Array[]> {
