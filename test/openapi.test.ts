@@ -37,7 +37,8 @@ async function servedRoutes(mode: 'whitebox' | 'blackbox'): Promise<Set<string>>
     onRoute: ({ method, url }) => {
       for (const m of [method].flat()) {
         if (m === 'HEAD' || isDocsAsset(url)) continue;
-        routes.add(`${m} ${url.replace(/:(\w+)/g, '{$1}')}`);
+        // KServe v1's `/v1/models/:model(^[^:/]+)::predict` is the path /v1/models/{model}:predict.
+        routes.add(`${m} ${url.replace('(^[^:/]+)::', '\u0000').replace(/:(\w+)/g, '{$1}').replace('\u0000', ':')}`);
       }
     },
   });

@@ -1,11 +1,17 @@
 /**
- * The target as the attacker sees it: a gradlab-compatible classify URL and an API key, nothing
- * else. `HttpOracle` sends pixel arrays over HTTP (exact floats, no PNG rounding), reads back the
- * label and, when the server says them, the probabilities, and keeps the books: queries used,
- * the server's remaining budget (`X-Budget-Remaining`), a client-side cap. It waits out rate
- * limits (429 with Retry-After) and turns a spent budget into `BudgetExhausted`, so attacks stop
- * cleanly and report what they got. It never sees weights, gradients or the server's code.
+ * The target as the attacker sees it: an endpoint and perhaps an API key, nothing else. The
+ * endpoint may be gradlab's `/v1`, an Open Inference Protocol v2 server (JSON or binary tensors),
+ * KServe v1, TF Serving or any JSON endpoint a config file describes (targets/); `HttpOracle`
+ * sends images through the target's encoding (exact floats wherever the protocol carries them),
+ * reads back the label and, when the endpoint says them, the probabilities, and keeps the books:
+ * queries used, the server's remaining budget (`X-Budget-Remaining`), a client-side cap. It waits
+ * out rate limits (429 with Retry-After) and turns a spent budget into `BudgetExhausted`, so
+ * attacks stop cleanly and report what they got. It never sees weights, gradients or the server's code.
  */
+import { createTarget } from './targets/index.ts';
+import { errorWords, type RankedClass, type Target, type TargetKind, type TargetModel, type ModelHints } from './targets/target.ts';
+
+export { parseTarget } from './targets/gradlab.ts';
 
 export interface OracleAnswer {
   /** The top class index the oracle answered. */
@@ -35,10 +41,18 @@ export class OracleError extends Error {
 }
 
 export interface OracleOptions {
-  /** Server base URL (`http://host:8080`) with `model`, or the full classify URL. */
+  /** The endpoint: for gradlab a server base URL (`http://host:8080`, with `model`) or the classify URL; see targets/. */
   url: string;
   model?: string;
+  /** The protocol the endpoint speaks; default gradlab. */
+  target?: TargetKind;
+  /** The generic target's config file. */
+  targetConfig?: string;
+  /** What the endpoint does not say about the model (labels, classes, input shape). */
+  hints?: ModelHints;
   key?: string;
+  /** More request headers (`authorization: …` for an endpoint that is not gradlab). */
+  headers?: Record<string, string>;
   /** Client-side cap on queries (images) this oracle may spend; default unlimited. */
   budget?: number;
   /** Most images per request; default 64 (the server's default limit). */
@@ -52,30 +66,12 @@ export interface OracleOptions {
   fetch?: typeof fetch;
 }
 
-export interface OracleModel {
-  name: string;
-  labels: string[];
-  /** [height, width, channels] */
-  inputShape: [number, number, number];
-}
-
-/** `http://h:8080` + `mnist`, or `http://h:8080/v1/models/mnist/classify` → base, model name. */
-export function parseTarget(url: string, model?: string): { base: string; model: string } {
-  const m = /^(.*?)\/v1\/models\/([^/]+)(?:\/classify)?\/?$/.exec(url);
-  if (m) return { base: m[1]!, model: decodeURIComponent(m[2]!) };
-  if (!model) throw new Error(`'${url}' is not a classify URL (…/v1/models/<model>/classify); give the model name too`);
-  return { base: url.replace(/\/+$/, ''), model };
-}
-
-interface PublicPrediction {
-  label: string;
-  index: number;
-  probability?: number;
-}
+export type OracleModel = TargetModel;
 
 export class HttpOracle {
   readonly model: OracleModel;
   readonly range: [number, number];
+  readonly target: Target;
   /** Images answered so far. */
   queries = 0;
   /** Requests sent (answered or not). */
@@ -86,38 +82,37 @@ export class HttpOracle {
   serverRemaining: number | undefined;
   /** Whether the last answer carried probabilities (score-based attacks need them). */
   scores: boolean | undefined;
-  private readonly classifyUrl: string;
   private readonly options: OracleOptions;
   private readonly fetcher: typeof fetch;
 
-  private constructor(classifyUrl: string, model: OracleModel, options: OracleOptions) {
-    this.classifyUrl = classifyUrl;
+  private constructor(target: Target, model: OracleModel, options: OracleOptions) {
+    this.target = target;
     this.model = model;
     this.options = options;
     this.range = options.range ?? [0, 1];
     this.fetcher = options.fetch ?? fetch;
   }
 
-  /** Asks the server what the model looks like (`GET /v1/models/:model`: labels, input shape). */
+  /** Asks the endpoint what the model looks like (labels, input shape), as its protocol allows. */
   static async connect(options: OracleOptions): Promise<HttpOracle> {
-    const { base, model } = parseTarget(options.url, options.model);
+    const target = createTarget({ kind: options.target, url: options.url, ...(options.model ? { model: options.model } : {}), ...(options.targetConfig ? { config: options.targetConfig } : {}), ...(options.hints ? { hints: options.hints } : {}) });
     const fetcher = options.fetch ?? fetch;
-    const url = `${base}/v1/models/${encodeURIComponent(model)}`;
-    const res = await fetcher(url, { headers: HttpOracle.authHeaders(options.key) });
-    const body = (await res.json().catch(() => ({}))) as { labels?: string[]; input?: { shape?: number[] }; error?: { message?: string } };
-    if (!res.ok) throw new OracleError(res.status, `GET ${url}: ${res.status} ${body.error?.message ?? res.statusText}`);
-    const shape = body.input?.shape;
-    if (!Array.isArray(body.labels) || !Array.isArray(shape) || shape.length !== 3) {
-      throw new OracleError(res.status, `GET ${url}: the answer has no labels or input shape`);
-    }
-    const oracle = new HttpOracle(`${url}/classify`, { name: model, labels: body.labels, inputShape: shape as [number, number, number] }, options);
-    const remaining = res.headers.get('x-budget-remaining');
-    if (remaining !== null) oracle.serverRemaining = Number(remaining);
+    let remaining: number | undefined;
+    const http = async (url: string, init?: RequestInit) => {
+      const res = await fetcher(url, { ...init, headers: { ...HttpOracle.authHeaders(options), ...(init?.headers as Record<string, string> | undefined) } });
+      const header = res.headers.get('x-budget-remaining');
+      if (header !== null) remaining = Number(header);
+      if (!res.ok) throw new OracleError(res.status, `GET ${url}: ${res.status} ${errorWords(Buffer.from(await res.arrayBuffer())).message || res.statusText}`);
+      return res;
+    };
+    const model = await target.describe(http);
+    const oracle = new HttpOracle(target, model, options);
+    if (remaining !== undefined) oracle.serverRemaining = remaining;
     return oracle;
   }
 
-  private static authHeaders(key: string | undefined): Record<string, string> {
-    return key ? { 'x-api-key': key } : {};
+  private static authHeaders(options: OracleOptions): Record<string, string> {
+    return { ...(options.key ? { 'x-api-key': options.key } : {}), ...options.headers };
   }
 
   get pixelsPerImage(): number {
@@ -131,27 +126,7 @@ export class HttpOracle {
     return Math.max(0, Math.min(client, this.serverRemaining ?? Infinity));
   }
 
-  /**
-   * A flat [H*W*C] image → the nested pixel array the API takes. Values go out rounded to 6
-   * decimals (a quarter of the JSON a float32's 17 digits take; far below any attack's step), and
-   * the caller's copy is rounded the same way, so what an attack records is what was asked.
-   */
-  private toPixelArray(image: Float32Array): unknown {
-    const [h, w, c] = this.model.inputShape;
-    for (let i = 0; i < image.length; i++) image[i] = Math.round(image[i]! * 1e6) / 1e6;
-    const rows = [];
-    for (let y = 0; y < h; y++) {
-      const row = [];
-      for (let x = 0; x < w; x++) {
-        const at = (y * w + x) * c;
-        row.push(c === 1 ? Math.round(image[at]! * 1e6) / 1e6 : Array.from(image.subarray(at, at + c), (v) => Math.round(v * 1e6) / 1e6));
-      }
-      rows.push(row);
-    }
-    return rows;
-  }
-
-  private parse(predictions: PublicPrediction[]): OracleAnswer {
+  private parse(predictions: RankedClass[]): OracleAnswer {
     const top = predictions[0];
     if (!top) throw new OracleError(200, 'an answer had no predictions');
     if (top.probability === undefined) {
@@ -175,12 +150,13 @@ export class HttpOracle {
   }
 
   /**
-   * Classifies images (each one query), in requests of at most `maxBatch`. Throws BudgetExhausted
-   * before sending what the budget cannot pay for; answers for earlier chunks are kept in the books.
+   * Classifies images (each one query), in requests of at most `maxBatch` (and what the target
+   * takes). Throws BudgetExhausted before sending what the budget cannot pay for; answers for
+   * earlier chunks are kept in the books.
    */
   async classify(images: Float32Array[]): Promise<OracleAnswer[]> {
     const out: OracleAnswer[] = [];
-    const maxBatch = this.options.maxBatch ?? 64;
+    const maxBatch = Math.min(this.options.maxBatch ?? 64, this.target.maxBatch ?? Infinity);
     for (let start = 0; start < images.length; start += maxBatch) {
       out.push(...(await this.send(images.slice(start, start + maxBatch))));
     }
@@ -191,24 +167,21 @@ export class HttpOracle {
     if (images.length > this.remaining) {
       throw new BudgetExhausted(`${images.length} queries asked with ${this.remaining} left of the budget`);
     }
-    const body = JSON.stringify({ images: images.map((img) => this.toPixelArray(img)) });
+    const request = await this.target.encode(images, this.model);
     for (;;) {
       this.requests++;
-      const res = await this.fetcher(this.classifyUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...HttpOracle.authHeaders(this.options.key) },
-        body,
-      });
+      const res = await this.fetcher(request.url, { method: 'POST', headers: { ...request.headers, ...HttpOracle.authHeaders(this.options) }, body: request.body });
       const remaining = res.headers.get('x-budget-remaining');
       if (remaining !== null) this.serverRemaining = Number(remaining);
-      const answer = (await res.json().catch(() => ({}))) as { results?: { predictions: PublicPrediction[] }[]; error?: { code?: string; message?: string } };
-      if (res.ok && answer.results) {
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.ok) {
+        const answers = this.target.decode(body, res.headers, images.length, this.model);
         this.queries += images.length;
-        return answer.results.map((r) => this.parse(r.predictions));
+        return answers.map((r) => this.parse(r));
       }
-      const code = answer.error?.code;
-      if (res.status === 429 && code === 'GRADLAB_BUDGET_EXHAUSTED') {
-        throw new BudgetExhausted(`the server's budget is spent: ${answer.error?.message ?? ''}`);
+      const error = errorWords(body);
+      if (res.status === 429 && error.code === 'GRADLAB_BUDGET_EXHAUSTED') {
+        throw new BudgetExhausted(`the server's budget is spent: ${error.message}`);
       }
       if (res.status === 429) {
         const waitS = Number(res.headers.get('retry-after') ?? '1');
@@ -222,7 +195,7 @@ export class HttpOracle {
         this.waitedMs += Date.now() - started;
         continue;
       }
-      throw new OracleError(res.status, `POST ${this.classifyUrl}: ${res.status} ${answer.error?.code ?? ''} ${answer.error?.message ?? res.statusText}`.trim());
+      throw new OracleError(res.status, `POST ${request.url}: ${res.status} ${error.code ?? ''} ${error.message || res.statusText}`.replace(/\s+/g, ' ').trim());
     }
   }
 }

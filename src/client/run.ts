@@ -12,6 +12,8 @@ import { SUBSTITUTE_DEFAULTS, substituteAttack, type SubstituteOptions, type Sub
 import type { AttackTarget, ImageOutcome, OnProgress } from './attacks/common.ts';
 import { loadAttackerData, SEED_IMAGES, TARGETS_FROM, targetSlice, type DatasetName } from './data.ts';
 import { BudgetExhausted, HttpOracle } from './oracle.ts';
+import { checkQuantized } from './quantized.ts';
+import type { ModelHints, TargetKind } from './targets/target.ts';
 
 export const CLIENT_ATTACKS = ['substitute', 'simba', 'square', 'hopskipjump'] as const;
 export type ClientAttack = (typeof CLIENT_ATTACKS)[number];
@@ -20,6 +22,11 @@ export interface ClientRunOptions {
   attack: ClientAttack;
   url: string;
   model?: string;
+  /** The protocol the endpoint speaks (default gradlab), the generic target's config, what it does not say about the model, extra headers. */
+  target?: TargetKind;
+  targetConfig?: string;
+  hints?: ModelHints;
+  headers?: Record<string, string>;
   key?: string;
   /** Client-side cap on queries for the whole run. */
   budget?: number;
@@ -43,8 +50,10 @@ export interface ImageRecord extends Omit<ImageOutcome, 'adversarial'> {
   trueLabel?: number;
   labelName: string;
   adversarialLabelName?: string;
-  /** Where the PNGs were written (set by the report writer). */
-  files?: { original: string; adversarial?: string };
+  /** Whether the adversarial image, snapped to 8 bits as a PNG keeps it, still fools the target (one more query). */
+  successQuantized?: boolean;
+  /** Where the files were written (set by the report writer): PNGs at the model's size, float32 .npy, enlarged previews. */
+  files?: { original: string; originalPreview?: string; adversarial?: string; adversarialNpy?: string; adversarialPreview?: string };
 }
 
 export interface Summary {
@@ -63,20 +72,23 @@ export interface Summary {
   /** substitute: share of all attacked images the oracle labels wrongly after the attack (Papernot's figure). */
   misclassifiedRate?: number;
   cleanAccuracy?: number;
+  /** Share of the successful adversarial examples that still fool the target once saved as 8-bit PNGs (one more query each). */
+  successQuantized?: number;
 }
 
 export interface ClientReport {
   attack: ClientAttack;
-  target: { url: string; model: string; labels: string[]; inputShape: [number, number, number]; output: 'probabilities' | 'label' };
+  target: { url: string; protocol: TargetKind; model: string; labels: string[]; inputShape: [number, number, number]; output: 'probabilities' | 'label' };
   settings: Record<string, unknown>;
   data: string;
   startedAt: string;
   elapsedS: number;
-  oracle: { queries: number; requests: number; rateLimitWaitS: number; serverRemaining?: number; clientBudget?: number };
+  /** `quantizedChecks`: the queries, within `queries`, that checked successes as 8-bit images (booked to no image's attack). */
+  oracle: { queries: number; requests: number; rateLimitWaitS: number; quantizedChecks: number; serverRemaining?: number; clientBudget?: number };
   /** Why the run ended before every image was done, if it did. */
   stopped?: string;
   summary: Summary;
-  substitute?: { rounds: SubstituteRound[]; agreement: number; trainingQueries: number; architecture: string; craft: string };
+  substitute?: { rounds: SubstituteRound[]; agreement: number; trainingQueries: number; measurementQueries: number; architecture: string; craft: string };
   images: ImageRecord[];
 }
 
@@ -125,6 +137,10 @@ export async function runClientAttack(
   const oracle = await HttpOracle.connect({
     url: options.url,
     ...(options.model ? { model: options.model } : {}),
+    ...(options.target ? { target: options.target } : {}),
+    ...(options.targetConfig ? { targetConfig: options.targetConfig } : {}),
+    ...(options.hints ? { hints: options.hints } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
     ...(options.key ? { key: options.key } : {}),
     ...(options.budget !== undefined ? { budget: options.budget } : {}),
     maxBatch: options.maxBatch,
@@ -160,7 +176,7 @@ export async function runClientAttack(
       );
       outcomes = result.outcomes;
       if (result.stoppedEarly) stopped = result.stoppedEarly;
-      substituteInfo = { rounds: result.rounds, agreement: result.agreement, trainingQueries: result.trainingQueries, architecture: o.architecture, craft: o.craft };
+      substituteInfo = { rounds: result.rounds, agreement: result.agreement, trainingQueries: result.trainingQueries, measurementQueries: result.measurementQueries, architecture: o.architecture, craft: o.craft };
     } else {
       // Query attacks only attack what the oracle gets right: a wrong clean label is no success.
       const targets = all.filter((t) => t.clean.label === t.trueLabel);
@@ -183,10 +199,14 @@ export async function runClientAttack(
     if (!(err instanceof BudgetExhausted)) throw err;
     stopped = err.message;
   }
+  // Does each success survive 8-bit quantisation (what a PNG keeps)? One more query each.
+  const quantized = await checkQuantized(oracle, outcomes, all, oracle.range);
+  if (quantized.stopped && !stopped) stopped = quantized.stopped;
   if (!stopped && outcomes.some((o) => o.stopped === 'budget')) stopped = `the query budget ran out (${outcomes.filter((o) => o.stopped === 'budget').length} images stopped early)`;
 
   const labels = oracle.model.labels;
   const summary = summarise(options.attack, outcomes, all, skipped, options.attack === 'hopskipjump' ? options.epsilon : undefined);
+  if (quantized.byId.size) summary.successQuantized = [...quantized.byId.values()].filter(Boolean).length / quantized.byId.size;
   if (options.attack === 'substitute') {
     summary.misclassifiedRate = outcomes.length ? outcomes.filter((o, i) => o.adversarialLabel !== undefined && o.adversarialLabel !== all[i]!.trueLabel).length / outcomes.length : 0;
     // Transfer success counts only images the oracle had right.
@@ -203,13 +223,14 @@ export async function runClientAttack(
     return {
       ...o,
       ...(trueLabel !== undefined ? { trueLabel } : {}),
+      ...(quantized.byId.has(o.id) ? { successQuantized: quantized.byId.get(o.id)! } : {}),
       labelName: labels[o.label]!,
       ...(o.adversarialLabel !== undefined ? { adversarialLabelName: labels[o.adversarialLabel]! } : {}),
     };
   });
   const report: ClientReport = {
     attack: options.attack,
-    target: { url: options.url, model: oracle.model.name, labels, inputShape: oracle.model.inputShape, output },
+    target: { url: oracle.target.endpoint, protocol: oracle.target.kind, model: oracle.model.name, labels, inputShape: oracle.model.inputShape, output },
     settings,
     data: data.source,
     startedAt: new Date(started).toISOString(),
@@ -218,6 +239,7 @@ export async function runClientAttack(
       queries: oracle.queries,
       requests: oracle.requests,
       rateLimitWaitS: oracle.waitedMs / 1000,
+      quantizedChecks: quantized.byId.size,
       ...(oracle.serverRemaining !== undefined ? { serverRemaining: oracle.serverRemaining } : {}),
       ...(options.budget !== undefined ? { clientBudget: options.budget } : {}),
     },

@@ -18,6 +18,8 @@ import { teacherRoutes } from '../../routes/teacher.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
+import { v2Routes } from '../../routes/v2/index.ts';
+import { kserveV1Routes } from '../../routes/kserve-v1.ts';
 import { installBlackbox } from './blackbox.ts';
 import type { AppContext } from './context.ts';
 import { errorHandler, handleNotFound } from './error-handler.ts';
@@ -133,6 +135,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The lab page at `/` in both modes (the student's view in black-box mode).
   await app.register(labRoutes, ctx);
   await app.register(teacherRoutes, ctx);
+  await app.register(v2Routes, ctx);
+  await app.register(kserveV1Routes, ctx);
   // Black-box mode hides everything that is not needed to query the model.
   if (config.mode === 'whitebox') {
     await app.register(docsRoutes);

@@ -4,7 +4,7 @@
  * they are told (output shaping) and what the defender keeps (the query log). The decisions live in
  * src/blackbox/; this file only wires them into Fastify's hooks.
  *
- * Only the API routes (`/v1/...`) are guarded; a path that is not served (every white-box route
+ * Only the API routes (`/v1/...`, `/v2/...` but its health probes) are guarded; a path that is not served (every white-box route
  * in this mode) reaches the plain 404 handler with no hook of ours in between, so it answers
  * exactly as an unknown path does, and a model that is not public (sequence models: this mode
  * serves only classify) answers exactly as an unknown name. Everything a request is charged for
@@ -42,6 +42,8 @@ export interface BlackboxGate {
    * images then turn out not to decode (they cost nothing).
    */
   charge(request: FastifyRequest, reply: FastifyReply, images: number): Promise<Refund>;
+  /** How much answers about this model may reveal (the inference protocols pick their output form from it). */
+  outputShape(model: string): OutputShape;
   /** How many classes to rank for this model and request under its output shaping. */
   answeredClasses(model: string, classes: number, requestedTopK?: number): number;
   /** Shapes the predictions for the answer and records the request in the query log. */
@@ -50,8 +52,17 @@ export interface BlackboxGate {
 
 export type Refund = () => Promise<void>;
 
-const isApiRoute = (request: FastifyRequest) => request.routeOptions.url?.startsWith('/v1/') === true;
-const isClassify = (request: FastifyRequest) => request.routeOptions.url === '/v1/models/:model/classify';
+/**
+ * Every protocol's API routes are guarded alike: gradlab's `/v1`, KServe v1 (`/v1/...:predict`)
+ * and the Open Inference Protocol's `/v2` (its health probes aside, which answer as /healthz).
+ */
+const isApiRoute = (request: FastifyRequest) => {
+  const url = request.routeOptions.url;
+  return url !== undefined && (url.startsWith('/v1/') || url === '/v2' || (url.startsWith('/v2/') && !url.startsWith('/v2/health/')));
+};
+/** The routes that spend queries: refused before their body is read once the budget is spent. */
+const QUERY_ROUTES = new Set(['/v1/models/:model/classify', '/v1/models/:model(^[^:/]+)::predict', '/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer']);
+const isClassify = (request: FastifyRequest) => QUERY_ROUTES.has(request.routeOptions.url ?? '');
 
 /** The secret a client sent, from `x-api-key` or `Authorization: Bearer <key>`. */
 export function presentedKey(request: FastifyRequest): string | undefined {
@@ -145,6 +156,7 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
         void reply.header(BUDGET_REMAINING_HEADER, result.remaining + images);
       };
     },
+    outputShape: shapeFor,
     answeredClasses: (model, classes, requestedTopK) => answeredClasses(shapeFor(model), classes, requestedTopK),
     publish(request, model, inputs, predictions, requestedTopK) {
       const shape = shapeFor(model);

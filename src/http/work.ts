@@ -21,9 +21,9 @@ import { errorBody } from './error-response.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Routes in the cheap class; every other `/v1` route is heavy and admitted by `heavyWork`. */
-const CHEAP_ROUTES = new Set(['/v1/models', '/v1/models/:model', '/v1/models/:model/classify', '/v1/models/:model/score']);
+const CHEAP_ROUTES = new Set(['/v1/models', '/v1/models/:model', '/v1/models/:model/classify', '/v1/models/:model/score', '/v1/models/:model(^[^:/]+)::predict', '/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer']);
 /** Answered even while shutting down: the process is alive, and its metrics are worth scraping. */
-const ALWAYS_ANSWERED = new Set(['/healthz', '/metrics']);
+const ALWAYS_ANSWERED = new Set(['/healthz', '/metrics', '/v2/health/live']);
 /** Seconds a client refused during shutdown should wait (another replica, or this one restarted). */
 const SHUTDOWN_RETRY_AFTER_S = 5;
 

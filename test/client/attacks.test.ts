@@ -46,7 +46,8 @@ test('score-based, decision-based and substitute attacks over HTTP, within budge
   assert.equal(sq.report.summary.attacked, 3);
   assert.ok(sq.report.summary.successes >= 2, `square: ${sq.report.summary.successes}/3`);
   for (const img of sq.report.images.filter((i) => i.success)) assert.ok(img.linf <= 0.3 + 1e-6, `L∞ ${img.linf}`);
-  assert.equal(sq.report.oracle.queries, sq.report.images.reduce((n, i) => n + i.queries, 0), 'every query is booked to an image');
+  assert.equal(sq.report.oracle.queries, sq.report.images.reduce((n, i) => n + i.queries, 0) + sq.report.oracle.quantizedChecks, 'every query is booked to an image or to the 8-bit check');
+  assert.equal(sq.report.oracle.quantizedChecks, sq.report.summary.successes, 'one 8-bit check per success');
 
   const hsj = await runClientAttack({ ...base(url, 'mnist-labels', 'hopskipjump', 'big'), images: 2, maxQueries: 150 });
   assert.equal(hsj.report.target.output, 'label');
@@ -59,7 +60,7 @@ test('score-based, decision-based and substitute attacks over HTTP, within budge
   const subOptions = { ...base(url, 'mnist-labels', 'substitute', 'big'), images: 10, substitute: { rounds: 2, epochs: 8 } };
   const sub = await runClientAttack(subOptions);
   assert.deepEqual(sub.report.substitute!.rounds.map((r) => [r.trainingSize, r.queries]), [[150, 150], [300, 300]]);
-  assert.equal(sub.report.oracle.queries, 10 + 300 + 10);
+  assert.equal(sub.report.oracle.queries, 10 + 300 + 10 + sub.report.images.filter((i) => i.success).length);
   const accuracies = sub.report.substitute!.rounds.map((r) => r.accuracy);
   assert.ok(accuracies.every((a) => a > 0.3), `the substitute learns from oracle labels: ${accuracies.join(', ')}`);
   const again = await runClientAttack(subOptions);

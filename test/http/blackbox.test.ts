@@ -37,7 +37,7 @@ async function whiteboxRoutes(): Promise<{ method: string; url: string }[]> {
     backend,
     logger: false,
     onRoute: ({ method, url }) => {
-      for (const m of [method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: url.replace(':model', 'tiny') });
+      for (const m of [method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: url.replace(':model', 'tiny').replace('(^[^:/]+)::', ':').replace(':version', '1') });
     },
   });
   await app.ready();
@@ -54,10 +54,12 @@ function fingerprint(res: request.Response, path: string) {
 test('every white-box-only route answers exactly as an unknown path, with or without a key', async (t) => {
   const { app } = await blackbox(t, 'alice:100');
   // The lab page (`/`, `/lab/:asset`) is served in both modes: the student's view in this one (test/routes/lab.test.ts).
-  const blackboxServed = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/models', 'GET /v1/models/tiny', 'POST /v1/models/tiny/classify', 'GET /', 'GET /lab/:asset']);
-  const hidden = (await whiteboxRoutes()).filter((r) => !blackboxServed.has(`${r.method} ${r.url}`));
+  const blackboxServed = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /v1/models', 'GET /v1/models/tiny', 'POST /v1/models/tiny/classify', 'POST /v1/models/tiny:predict', 'GET /', 'GET /lab/:asset']);
+  // The Open Inference Protocol's routes are all served (test/http/blackbox-protocols.test.ts).
+  const served = (method: string, url: string) => blackboxServed.has(`${method} ${url}`) || url === '/v2' || url.startsWith('/v2/');
+  const hidden = (await whiteboxRoutes()).filter((r) => !served(r.method, r.url));
   const urls = hidden.map((r) => `${r.method} ${r.url}`);
-  for (const expected of ['POST /v1/models/tiny/explain', 'POST /v1/models/tiny/attack', 'POST /v1/models/tiny/visualize', 'POST /v1/models/tiny/score', 'GET /docs', 'GET /openapi.yaml']) {
+  for (const expected of ['POST /v1/models/tiny/explain', 'POST /v1/models/tiny:explain', 'POST /v1/models/tiny/attack', 'POST /v1/models/tiny/visualize', 'POST /v1/models/tiny/score', 'GET /docs', 'GET /openapi.yaml']) {
     assert.ok(urls.includes(expected), `${expected} is a white-box route`);
   }
   for (const { method, url } of hidden) {
