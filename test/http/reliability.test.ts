@@ -132,7 +132,8 @@ test('shutdown: SIGTERM refuses new requests with 503 GRADLAB_SHUTTING_DOWN, end
   // Every request in flight is settled up front: a connection the server closes is then a failed
   // assertion of this test, never an unhandled rejection that outlives it.
   const settled = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
-  const long = { image, method: 'pgd', epsilon: 0.3, steps: 1000 };
+  // Long enough to outlast the 3 s drain with the native kernels too (16 digits × 1,000 steps).
+  const long = { images: Array.from({ length: 16 }, () => image), method: 'pgd', epsilon: 0.3, steps: 1000 };
   const stream = settled(post(server, 'attack', long, { headers: { accept: 'text/event-stream' } }).then((r) => r.text()));
   const json = settled(post(server, 'attack', long));
   await new Promise((r) => setTimeout(r, 600));
