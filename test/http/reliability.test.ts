@@ -82,7 +82,8 @@ test('freeze: /healthz answers while integrated gradients runs; a time limit sto
 
 test('admission: beyond the heavy queue an immediate 503 with Retry-After; queued work that waits too long is refused, not run and timed out', async (t) => {
   const server = await mnistServer(t, ['--heavy-queue', '2', '--heavy-queue-wait-ms', '1000']);
-  const attack = { image, method: 'pgd', epsilon: 0.3, steps: 1000 };
+  // Seconds of work even with the native kernels (16 digits × 1,000 steps), so the queue wait expires first.
+  const attack = { images: Array.from({ length: 16 }, () => image), method: 'pgd', epsilon: 0.3, steps: 1000 };
   const controller = new AbortController();
   t.after(() => controller.abort());
   const sent = Array.from({ length: 8 }, () => timed(() => post(server, 'attack', attack, { signal: controller.signal })).catch(() => undefined));
@@ -109,7 +110,7 @@ test('admission: beyond the heavy queue an immediate 503 with Retry-After; queue
 test('a client that disconnects is logged at info without a stack and counted as 499, and its work stops', async (t) => {
   const server = await mnistServer(t);
   const controller = new AbortController();
-  const gone = post(server, 'attack', { image, method: 'pgd', epsilon: 0.3, steps: 1000 }, { signal: controller.signal }).catch(() => 'aborted');
+  const gone = post(server, 'attack', { images: Array.from({ length: 16 }, () => image), method: 'pgd', epsilon: 0.3, steps: 1000 }, { signal: controller.signal }).catch(() => 'aborted');
   await new Promise((r) => setTimeout(r, 500));
   controller.abort();
   assert.equal(await gone, 'aborted');
