@@ -33,8 +33,8 @@ export function freePort(): Promise<number> {
 async function launch(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const until = Date.now() + 10_000;
   while (!/Ready to accept connections/.test(output)) {
     if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
