@@ -90,7 +90,7 @@ export function startJobWorker(url: string, run: JobRunner, options: JobWorkerOp
         if (shuttingDown) {
           // Handed back: BullMQ retries it on another worker while attempts remain.
           options.observer?.finished(job.name, 'failed', duration);
-          throw new Error(JSON.stringify(jobErrorOf(cancelError(CANCEL_CODES.shutdown))));
+          throw new Error(JSON.stringify(jobErrorOf(cancelError(CANCEL_CODES.shutdown))), { cause: err });
         }
         const error = jobErrorOf(err);
         if (error.code === 'GRADLAB_INTERNAL') options.onInternalError?.(err, id);

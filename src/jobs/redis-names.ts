@@ -2,7 +2,7 @@
  * Names shared by the API side (bullmq-queue.ts) and the worker side (bullmq-worker.ts) of the
  * Redis job queue, and the connection settings each side needs.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { RetryableError } from '../errors.ts';
 
 export const QUEUE_NAME = 'heavy';

@@ -33,9 +33,9 @@ async function waitFinished(app: FastifyInstance, location: string, timeoutMs = 
 
 test('attack, explain and visualize as jobs: 202 + Location, then exactly the synchronous answer', { timeout: 120_000 }, async (t) => {
   const { app } = await build(t, { argv: ['--heavy-workers', '0'] });
-  const cases = [
+  const cases: { url: string; body: object; drop: string[] }[] = [
     { url: '/v1/models/tiny/attack', body: { image, method: 'pgd', epsilon: 0.3, steps: 5, seed: 1 }, drop: ['elapsedMs'] },
-    { url: '/v1/models/tiny/explain', body: { images: [image, image], method: 'integrated-gradients', steps: 8 }, drop: [] },
+    { url: '/v1/models/tiny/explain', body: { images: [image, image], method: 'integrated-gradients', steps: 8 }, drop: [] as string[] },
     { url: '/v1/models/tiny/visualize', body: { target: 'square', steps: 5, seed: 3 }, drop: [] },
   ];
   const before = tf.memory().numTensors;
