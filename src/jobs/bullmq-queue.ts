@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { encodeJson } from './codec.ts';
 import { cancelledError } from './errors.ts';
 import { queueFull } from './memory-queue.ts';
-import { BULL_PREFIX, CANCEL_CHANNEL, QUEUE_NAME, blockingConnection, cancelKey, commandConnection, redisUnavailable, type StoredJobData } from './redis-names.ts';
+import { BULL_PREFIX, CANCEL_CHANNEL, QUEUE_NAME, blockingConnection, cancelKey, closeWithin, commandConnection, redisUnavailable, type StoredJobData } from './redis-names.ts';
 import type { AnswerSpec, JobError, JobEvent, JobPayload, JobQueue, JobState, JobView, QueueDepth } from './types.ts';
 
 export interface BullQueueOptions {
@@ -21,6 +21,9 @@ export interface BullQueueOptions {
   attempts: number;
   maxQueued: number;
 }
+
+/** Longest a queue command may take before the request is refused 503. */
+const COMMAND_TIMEOUT_MS = 3_000;
 
 const QUEUED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
@@ -40,6 +43,7 @@ export class BullJobQueue implements JobQueue {
   private readonly redis: Redis;
   private readonly queue: Queue<StoredJobData>;
   private readonly queueEvents: QueueEvents;
+  private readonly eventsRedis: Redis;
   private readonly listeners = new EventEmitter();
 
   constructor(url: string, private readonly options: BullQueueOptions) {
@@ -51,7 +55,8 @@ export class BullJobQueue implements JobQueue {
       defaultJobOptions: { attempts: options.attempts, removeOnComplete: { age: options.ttlS }, removeOnFail: { age: options.ttlS } },
     });
     this.queue.on('error', () => {});
-    this.queueEvents = new QueueEvents(QUEUE_NAME, { connection: blockingConnection(url), prefix: BULL_PREFIX });
+    this.eventsRedis = blockingConnection(url);
+    this.queueEvents = new QueueEvents(QUEUE_NAME, { connection: this.eventsRedis, prefix: BULL_PREFIX });
     this.queueEvents.on('error', () => {});
     this.queueEvents.on('progress', ({ jobId, data }) => this.listeners.emit(jobId, { type: 'progress', progress: data } satisfies JobEvent));
     for (const name of ['active', 'waiting', 'completed', 'failed', 'removed'] as const) {
@@ -66,11 +71,18 @@ export class BullJobQueue implements JobQueue {
     if (view) this.listeners.emit(id, { type: 'state', job: view } satisfies JobEvent);
   }
 
+  /** Runs a queue command; any failure, or no answer within COMMAND_TIMEOUT_MS (BullMQ waits for a lost connection), is a 503. */
   private async call<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+    });
     try {
-      return await command();
+      return await Promise.race([command(), timeout]);
     } catch (err) {
       throw redisUnavailable(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -145,8 +157,8 @@ export class BullJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    await this.queueEvents.close().catch(() => undefined);
-    await this.queue.close().catch(() => undefined);
+    if (this.redis.status === 'ready') await closeWithin(Promise.all([this.queueEvents.close(), this.queue.close()]));
+    this.eventsRedis.disconnect();
     this.redis.disconnect();
   }
 }

@@ -11,11 +11,12 @@
  * - a job the client cancelled stops at its next step and is not retried; nor is one that failed
  *   on its own (bad input found late, a time limit): retrying would fail the same way.
  */
+import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { CANCEL_CODES, cancelError } from '../work/cancel.ts';
 import { decodeJson } from './codec.ts';
 import { cancelledError, jobErrorOf } from './errors.ts';
-import { BULL_PREFIX, CANCEL_CHANNEL, QUEUE_NAME, blockingConnection, cancelKey, type StoredJobData } from './redis-names.ts';
+import { BULL_PREFIX, CANCEL_CHANNEL, QUEUE_NAME, blockingConnection, cancelKey, closeWithin, type StoredJobData } from './redis-names.ts';
 import type { JobObserver, JobPayload, JobRunner } from './types.ts';
 
 /** How long a job's lock lasts without renewal: how soon a dead worker's job is taken by another. */
@@ -105,6 +106,8 @@ export function startJobWorker(url: string, run: JobRunner, options: JobWorkerOp
   const worker = new Worker<StoredJobData>(QUEUE_NAME, processor, {
     connection,
     prefix: BULL_PREFIX,
+    // Recorded on each job it takes (`processedBy`): which process ran a job, for the log and tests.
+    name: `${hostname()}:${process.pid}`,
     concurrency: options.concurrency,
     lockDuration: LOCK_MS,
     stalledInterval: LOCK_MS / 2,
@@ -118,12 +121,22 @@ export function startJobWorker(url: string, run: JobRunner, options: JobWorkerOp
     },
     async close(drainMs: number) {
       shuttingDown = true;
+      if (connection.status !== 'ready') {
+        // Redis is away: no job can be completed or handed back now; the running ones stop, and
+        // their locks expire, so that another worker retries them once Redis is back.
+        for (const entry of running.values()) entry.controller.abort(cancelError(CANCEL_CODES.shutdown));
+        await closeWithin(worker.close(true), 1_000);
+        subscriber.disconnect();
+        connection.disconnect();
+        return;
+      }
       const closed = worker.close();
       const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), drainMs).unref());
       if ((await Promise.race([closed.then(() => 'closed' as const), timer])) === 'timeout') {
         const shutdown = cancelError(CANCEL_CODES.shutdown);
         for (const entry of running.values()) entry.controller.abort(shutdown);
-        await closed;
+        // Stopped jobs end at their next step; Redis gone, BullMQ would wait for it forever.
+        await closeWithin(closed, 10_000);
       }
       subscriber.disconnect();
       connection.disconnect();

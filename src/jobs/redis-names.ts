@@ -39,3 +39,8 @@ export function redisUnavailable(cause: unknown): RetryableError {
   err.detail = (cause as Error)?.message ?? String(cause);
   return err;
 }
+
+/** Waits for a graceful close at most `ms`: closing must not hang while Redis is away (the caller then disconnects). */
+export function closeWithin(closing: Promise<unknown>, ms = 3_000): Promise<void> {
+  return Promise.race([closing.then(() => undefined, () => undefined), new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+}
