@@ -15,10 +15,10 @@ import { REPO_ROOT } from '../../scripts/lib/server-process.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects, read field by field */
 const K8S = path.join(REPO_ROOT, 'deploy/k8s');
-const docs = (file: string): any[] => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON() as any);
+const docs = (file: string): any[] => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJSON());
 
 function kustomized(dir: string): any[] {
-  const k = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as any;
+  const k = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'));
   const out: any[] = [];
   for (const r of k.resources as string[]) {
     const target = path.join(dir, r);
@@ -68,7 +68,7 @@ test('Services select their pods; PDBs keep one of each; the worker HPA scales o
   const hpa = find('HorizontalPodAutoscaler', 'gradlab-worker');
   assert.equal(hpa.spec.scaleTargetRef.name, 'gradlab-worker');
   const metric = hpa.spec.metrics[0].external.metric.name;
-  const adapter = parse(readFileSync(path.join(K8S, 'prometheus-adapter-rules.yaml'), 'utf8')) as any;
+  const adapter = parse(readFileSync(path.join(K8S, 'prometheus-adapter-rules.yaml'), 'utf8'));
   const rule = adapter.rules.external.find((r: any) => r.name.as === metric);
   assert.ok(rule, `prometheus-adapter defines ${metric}`);
   assert.match(rule.seriesQuery, /gradlab_jobs_queue_depth\{state="queued"\}/);
@@ -78,7 +78,7 @@ test('Services select their pods; PDBs keep one of each; the worker HPA scales o
 
 test('the GPU overlay builds on the base and gives each worker an nvidia.com/gpu', () => {
   const dir = path.join(K8S, 'overlays/gpu');
-  const k = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) as any;
+  const k = parse(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'));
   assert.deepEqual(k.resources, ['../../base']);
   for (const patch of k.patches) {
     const [doc] = docs(path.join(dir, patch.path));
@@ -92,7 +92,7 @@ test('the GPU overlay builds on the base and gives each worker an nvidia.com/gpu
 
 test('compose: Redis, two API replicas behind a load balancer, two workers, all on one Redis', () => {
   // Compose reads YAML merge keys (the shared `<<: *gradlab`).
-  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker/compose.yaml'), 'utf8'), { merge: true }) as any;
+  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker/compose.yaml'), 'utf8'), { merge: true });
   const { redis, api, worker, lb } = compose.services;
   assert.ok(redis.healthcheck);
   assert.equal(api.deploy.replicas, 2);
