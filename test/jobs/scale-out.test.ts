@@ -128,7 +128,7 @@ test('SIGKILL of the worker running a job: the other worker runs it again and it
     else await new Promise((r) => setTimeout(r, 50));
   }
   assert.ok(runner, 'a worker took the job and reported progress');
-  const victim = workers.find((w) => runner!.endsWith(`:${w.pid}`))!;
+  const victim = workers.find((w) => runner.endsWith(`:${w.pid}`))!;
   const survivor = workers.find((w) => w !== victim)!;
   victim.kill();
   const deadline = Date.now() + 120_000;
