@@ -19,6 +19,11 @@ export const JobParams = Type.Object({
 
 /** At most ~20 progress events a second, as for the synchronous streams. */
 const PROGRESS_INTERVAL_MS = 50;
+/**
+ * How often an open stream also reads the job's state itself: an event missed while the
+ * connection to Redis was down (a job that finished meanwhile) must not leave the stream open forever.
+ */
+const STATE_POLL_MS = 2_000;
 
 const noSuchJob = (id: string) => new GradlabError('GRADLAB_NOT_FOUND', `no job '${id}': it never existed, or it finished more than --job-ttl-s seconds ago and was deleted`, 'id');
 
@@ -56,6 +61,7 @@ export const jobRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
     const stream = openEventStream(request, reply);
     let lastProgress = 0;
     let done = false;
+    let poll: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       const finish = (final: JobView) => {
         done = true;
@@ -63,8 +69,10 @@ export const jobRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
         else stream.send('error', { error: final.error ?? { code: 'GRADLAB_INTERNAL', message: 'the job failed' } });
         resolve();
       };
+      let lastState = '';
       const onState = (job: JobView) => {
-        if (done) return;
+        if (done || (job.state === lastState && !isFinished(job.state))) return;
+        lastState = job.state;
         const { result: _result, ...state } = job;
         stream.send('state', state);
         if (isFinished(job.state)) finish(job);
@@ -79,8 +87,13 @@ export const jobRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
       };
       onState(view);
       for (const event of pending.splice(0)) deliver(event);
+      if (done) return;
+      poll = setInterval(() => {
+        jobs.queue.get(id).then((job) => job && onState(job), () => undefined);
+      }, STATE_POLL_MS);
       stream.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    clearInterval(poll);
     unsubscribe();
     stream.end();
     return reply;

@@ -158,6 +158,7 @@ export class BullJobQueue implements JobQueue {
 
   async close(): Promise<void> {
     if (this.redis.status === 'ready') await closeWithin(Promise.all([this.queueEvents.close(), this.queue.close()]));
+    else await closeWithin(Promise.all([this.queueEvents.disconnect(), this.queue.disconnect()]), 1_000);
     this.eventsRedis.disconnect();
     this.redis.disconnect();
   }

@@ -126,6 +126,8 @@ export function startJobWorker(url: string, run: JobRunner, options: JobWorkerOp
         // their locks expire, so that another worker retries them once Redis is back.
         for (const entry of running.values()) entry.controller.abort(cancelError(CANCEL_CODES.shutdown));
         await closeWithin(worker.close(true), 1_000);
+        // BullMQ's own connections would otherwise go on reconnecting and keep the process alive.
+        await closeWithin(worker.disconnect(), 1_000);
         subscriber.disconnect();
         connection.disconnect();
         return;

@@ -16,6 +16,21 @@ import { parseEvents } from '../helpers/sse.ts';
 const image = pixelArray(8, 8, (y, x) => ((y * 3 + x * 5) % 11) / 11);
 const ATTACK = '/v1/models/tiny/attack';
 
+/**
+ * Builds apps that are closed before Redis stops: `t.after` hooks run in the order they were
+ * registered, and this one is registered before startRedis's (a queue closing against a live
+ * Redis closes at once; against a stopped one it can only give up).
+ */
+function appsClosedFirst(t: { after: (f: () => unknown) => void }) {
+  const apps: FastifyInstance[] = [];
+  t.after(() => Promise.all(apps.map((a) => a.close())));
+  return async (argv: string[]) => {
+    const { app } = await build(t as Parameters<typeof build>[0], { argv });
+    apps.push(app);
+    return { app };
+  };
+}
+
 async function finished(app: FastifyInstance, location: string, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -28,9 +43,10 @@ async function finished(app: FastifyInstance, location: string, timeoutMs = 30_0
 }
 
 test('a job queued on one replica runs on the other\'s worker; both answer for it and stream its events', { timeout: 120_000 }, async (t) => {
+  const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
-  const { app: api } = await build(t, { argv: ['--redis-url', redis.url, '--run-jobs', 'no'] });
-  const { app: runner } = await build(t, { argv: ['--redis-url', redis.url, '--heavy-workers', '1'] });
+  const { app: api } = await buildApp(['--redis-url', redis.url, '--run-jobs', 'no']);
+  const { app: runner } = await buildApp(['--redis-url', redis.url, '--heavy-workers', '1']);
   const body = { image, method: 'pgd', epsilon: 0.3, steps: 300, seed: 1 };
   const accepted = await request(api.server).post(ATTACK).set('prefer', 'respond-async').send(body);
   assert.equal(accepted.status, 202, accepted.text);
@@ -51,15 +67,16 @@ test('a job queued on one replica runs on the other\'s worker; both answer for i
 });
 
 test('DELETE on any replica stops the job on the worker running it; a queued one is removed', { timeout: 120_000 }, async (t) => {
+  const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
-  const { app: api } = await build(t, { argv: ['--redis-url', redis.url, '--run-jobs', 'no'] });
-  await build(t, { argv: ['--redis-url', redis.url, '--heavy-workers', '1', '--max-steps', '100000', '--max-cost', '100000000'] });
+  const { app: api } = await buildApp(['--redis-url', redis.url, '--run-jobs', 'no']);
+  await buildApp(['--redis-url', redis.url, '--heavy-workers', '1', '--max-steps', '100000', '--max-cost', '100000000']);
   const long = { image, method: 'pgd', epsilon: 0.3, steps: 50_000, seed: 1 };
   const first = await request(api.server).post(ATTACK).set('prefer', 'respond-async').send({ ...long, steps: 1000 });
   assert.equal(first.status, 202);
   const running = await request(api.server).post(ATTACK).set('prefer', 'respond-async').send(long);
   assert.equal(running.status, 400, 'the API replica holds jobs to its own cost limit');
-  const { app: lenient } = await build(t, { argv: ['--redis-url', redis.url, '--run-jobs', 'no', '--max-steps', '100000', '--max-cost', '100000000'] });
+  const { app: lenient } = await buildApp(['--redis-url', redis.url, '--run-jobs', 'no', '--max-steps', '100000', '--max-cost', '100000000']);
   const big = await request(lenient.server).post(ATTACK).set('prefer', 'respond-async').send(long);
   const queued = await request(lenient.server).post(ATTACK).set('prefer', 'respond-async').send(long);
   const until = Date.now() + 30_000;
@@ -75,8 +92,9 @@ test('DELETE on any replica stops the job on the worker running it; a queued one
 });
 
 test('Redis away: new jobs get 503 GRADLAB_STORE_UNAVAILABLE; back: jobs run again', { timeout: 120_000 }, async (t) => {
+  const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
-  const { app } = await build(t, { argv: ['--redis-url', redis.url, '--heavy-workers', '1'] });
+  const { app } = await buildApp(['--redis-url', redis.url, '--heavy-workers', '1']);
   const body = { image, method: 'fgsm', epsilon: 0.1 };
   await redis.stop();
   const refused = await request(app.server).post(ATTACK).set('prefer', 'respond-async').send(body);
