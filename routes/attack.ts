@@ -4,7 +4,7 @@
  * serialises exact floats and PNGs. The attack runs as heavy work (src/http/work.ts: cost limit,
  * heavy slot, executor). With `Accept: text/event-stream` it streams `progress` events and then
  * one `result` event, or an `error` event (a shutdown ends the stream with GRADLAB_SHUTTING_DOWN);
- * a client that disconnects stops the attack.
+ * a client that disconnects stops the attack. With `Prefer: respond-async` it is queued as a job (202).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
@@ -16,6 +16,7 @@ import type { AppContext } from '../src/http/context.ts';
 import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { clientGoneSignal, streamHeavyWork, wantsEventStream } from '../src/http/sse.ts';
+import { wantsAsync } from '../src/http/jobs.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { attackCost } from '../src/work/cost.ts';
 import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
@@ -41,7 +42,7 @@ async function serialiseResult(model: ImageModel, r: AttackImageResult, scale: n
   };
 }
 
-async function serialiseReport(model: ImageModel, report: AttackReport, batch: boolean, curve: boolean, scale: number, encodingFormat: EncodingFormat = 'float') {
+export async function serialiseReport(model: ImageModel, report: AttackReport, batch: boolean, curve: boolean, scale: number, encodingFormat: EncodingFormat = 'float') {
   const head = { model: model.name, method: report.method, norm: report.norm, targeted: report.targeted };
   const runs = await Promise.all(
     report.runs.map(async (run) => ({
@@ -82,6 +83,7 @@ export const attackRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => 
       const curve = attackRequest.epsilons !== undefined;
       const countStep = () => ctx.metrics.attackSteps.inc({ model: name, method: attackRequest.method });
 
+      if (wantsAsync(request)) return ctx.jobs!.respondAsync(reply, { cost, job: () => job(true), answer: { kind: 'attack', options: { batch: req.batch, curve, scale, encodingFormat } } });
       if (wantsEventStream(request)) {
         // Decoding errors are plain JSON answers: the images are decoded before the slot is awaited.
         const attackJob = await job(true);

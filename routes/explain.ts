@@ -4,7 +4,8 @@
  * limit, heavy slot, executor), serialises maps as exact floats plus a PNG (or answers the PNG
  * alone for `Accept: image/png`). With `Accept: text/event-stream` it streams `progress` events in
  * gradient evaluations (`done`, `total`), then one `result` event (the JSON answer) or an `error`
- * event; a client that disconnects stops the explanation.
+ * event; a client that disconnects stops the explanation. With `Prefer: respond-async` it is
+ * queued as a job (202 + Location; the job's answer is the JSON one).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
@@ -19,6 +20,7 @@ import { decodeRequestImages } from '../src/http/decode-request.ts';
 import { checkSteps } from '../src/http/limits.ts';
 import { readImageRequest } from '../src/http/request-images.ts';
 import { clientGoneSignal, streamHeavyWork, wantsEventStream } from '../src/http/sse.ts';
+import { wantsAsync } from '../src/http/jobs.ts';
 import { tensorJson, type EncodingFormat } from '../src/http/tensor-json.ts';
 import { explainCost } from '../src/work/cost.ts';
 import type { HeavyJob, HeavyResult } from '../src/work/jobs.ts';
@@ -66,15 +68,22 @@ export const explainRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
       if (png) requireSingleForPng(req.images.length);
       const cost = explainCost(params, req.images.length);
       // Decoded once the request holds its heavy slot; a bad image or baseline is a plain 400 even when streaming.
-      const explain = async (submit: (job: HeavyJob) => Promise<HeavyResult>) => {
+      const explainJob = async (): Promise<HeavyJob> => {
         const inputs = await decodeRequestImages(req.images, model, limits);
         const decodedBaseline = await decodeBaseline(baseline, model, limits);
         const explainRequest: ExplainRequest = { ...params, ...(decodedBaseline ? { baseline: decodedBaseline } : {}) };
-        const result = await submit({ kind: 'explain', model: name, inputs, request: explainRequest });
+        return { kind: 'explain', model: name, inputs, request: explainRequest };
+      };
+      const explain = async (submit: (job: HeavyJob) => Promise<HeavyResult>) => {
+        const result = await submit(await explainJob());
         return (result as Extract<typeof result, { kind: 'explain' }>).explanations;
       };
       const answer = (results: Explanation[]) =>
         req.batch ? { model: name, results: results.map((r) => serialiseExplanation(r, encodingFormat)) } : { model: name, ...serialiseExplanation(results[0]!, encodingFormat) };
+      if (wantsAsync(request)) {
+        checkExplainRequest(model, params);
+        return ctx.jobs!.respondAsync(reply, { cost, job: explainJob, answer: { kind: 'explain', options: { batch: req.batch, encodingFormat } } });
+      }
       if (!png && wantsEventStream(request)) {
         // What the driver would refuse is refused here, as a plain 400, before the stream opens.
         checkExplainRequest(model, params);

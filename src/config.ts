@@ -11,10 +11,12 @@ import { defaultThreadCount, MAX_WASM_THREADS } from './backend/threaded-wasm.ts
 import { BLACKBOX_OPTIONS, blackboxConfig, type BlackboxConfig } from './blackbox/config.ts';
 import { ConfigError, readOptions, usageOf, type Option } from './options.ts';
 import { WORK_OPTIONS, workConfig, type WorkConfig } from './work/config.ts';
+import { JOBS_OPTIONS, jobsConfig, type JobsConfig } from './jobs/config.ts';
 
 export { ConfigError } from './options.ts';
 export type { BlackboxConfig } from './blackbox/config.ts';
 export type { WorkConfig } from './work/config.ts';
+export type { JobsConfig } from './jobs/config.ts';
 
 export const MODES = ['whitebox', 'blackbox'] as const;
 export type Mode = (typeof MODES)[number];
@@ -60,6 +62,8 @@ export interface Config {
   blackbox: BlackboxConfig;
   /** Work classes, the heavy executor, the cost limit and the shutdown drain (src/work/config.ts). */
   work: WorkConfig;
+  /** Redis (shared budgets and job queue) and the jobs' limits (src/jobs/config.ts). */
+  jobs: JobsConfig;
 }
 
 const OPTIONS = {
@@ -87,6 +91,7 @@ const OPTIONS = {
   batchMaxWaitMs: { flag: '--batch-max-wait-ms', env: 'GRADLAB_BATCH_MAX_WAIT_MS', describe: 'longest wait for a batch to fill (default 2)' },
   ...WORK_OPTIONS,
   ...BLACKBOX_OPTIONS,
+  ...JOBS_OPTIONS,
 } satisfies Record<string, Option>;
 
 type Key = keyof typeof OPTIONS;
@@ -152,5 +157,6 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     },
     blackbox,
     work: workConfig(options, maxSteps),
+    jobs: jobsConfig(options),
   };
 }

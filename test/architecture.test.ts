@@ -22,7 +22,7 @@ function unitOf(file: string): string {
 }
 
 const CORE = ['src/errors.ts', 'src/options.ts', 'src/deadline.ts', 'src/backend', 'src/datasets', 'src/model', 'src/images',
-  'src/explain', 'src/attacks', 'src/sequence', 'src/blackbox', 'src/work', 'src/config.ts'];
+  'src/explain', 'src/attacks', 'src/sequence', 'src/blackbox', 'src/work', 'src/jobs', 'src/config.ts'];
 const BESIDE_THE_MODEL = ['src/model', 'src/backend', 'src/deadline.ts', 'src/errors.ts'];
 
 /** Which units each unit may import (its own files always). Bottom first. */
@@ -40,7 +40,9 @@ export const MAY_IMPORT: Record<string, string[]> = {
   'src/blackbox': ['src/model', 'src/options.ts', 'src/errors.ts'],
   // Work classes and the heavy executor: runs the explain/attack cores, in this thread or in workers.
   'src/work': [...BESIDE_THE_MODEL, 'src/explain', 'src/attacks', 'src/options.ts'],
-  'src/config.ts': ['src/backend', 'src/model', 'src/blackbox', 'src/work', 'src/options.ts'],
+  // Jobs: the queue (in process, or BullMQ on Redis) that runs heavy work asynchronously and in worker processes.
+  'src/jobs': [...BESIDE_THE_MODEL, 'src/work', 'src/options.ts'],
+  'src/config.ts': ['src/backend', 'src/model', 'src/blackbox', 'src/work', 'src/jobs', 'src/options.ts'],
   // The attack client reaches its target over HTTP only; the rest is for its substitute network.
   'src/client': ['src/backend', 'src/datasets', 'src/images', 'src/model', 'src/attacks'],
   'src/http': [...CORE, 'routes'],

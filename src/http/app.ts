@@ -15,6 +15,8 @@ import { visualizeRoutes } from '../../routes/visualize.ts';
 import { healthRoutes } from '../../routes/health.ts';
 import { labRoutes } from '../../routes/lab.ts';
 import { teacherRoutes } from '../../routes/teacher.ts';
+import { jobRoutes } from '../../routes/jobs.ts';
+import { writeJobAnswer } from '../../routes/job-answers.ts';
 import { metricsRoutes } from '../../routes/metrics.ts';
 import { modelRoutes } from '../../routes/models.ts';
 import { scoreRoutes } from '../../routes/score.ts';
@@ -27,6 +29,7 @@ import { Metrics } from './metrics.ts';
 import { busboyLimits } from './multipart-body.ts';
 import type { AppModelRegistry } from './model-registry.ts';
 import { clientLeft, installWorkClasses, WorkRuntime } from './work.ts';
+import { JobsRuntime } from './jobs.ts';
 
 export interface AppOptions {
   config: Config;
@@ -139,14 +142,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(kserveV1Routes, ctx);
   // Black-box mode hides everything that is not needed to query the model.
   if (config.mode === 'whitebox') {
+    // Jobs are heavy work run later (`Prefer: respond-async`): white-box only, like the heavy routes.
+    ctx.jobs = new JobsRuntime(config, work, registry, metrics, writeJobAnswer, app.log);
     await app.register(docsRoutes);
     await app.register(explainRoutes, ctx);
     await app.register(visualizeRoutes, ctx);
     await app.register(attackRoutes, ctx);
     await app.register(scoreRoutes, ctx);
+    await app.register(jobRoutes, ctx);
   }
 
   app.addHook('onClose', async () => {
+    await ctx.jobs?.close();
     await work.close();
     registry.dispose();
   });

@@ -17,10 +17,11 @@ import type { Config } from '../config.ts';
 import { GradlabError, unknownModel } from '../errors.ts';
 import type { Prediction } from '../model/classes.ts';
 import type { AppModelRegistry } from './model-registry.ts';
-import type { BudgetStore } from '../blackbox/budget-store.ts';
+import type { BudgetStore, WindowStore } from '../blackbox/budget-store.ts';
 import { KeyRing, type ApiKey } from '../blackbox/keys.ts';
 import { answeredClasses, shapePredictions, type OutputShape, type PublicPrediction } from '../blackbox/output-shaping.ts';
 import { toBytes, type QueryLog } from '../blackbox/query-log.ts';
+import { RedisStore } from '../blackbox/redis-store.ts';
 import { SqliteStore } from '../blackbox/sqlite-store.ts';
 import { keyGuessThrottle, rateLimitStore } from './blackbox-limits.ts';
 
@@ -86,11 +87,11 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
   const settings = config.blackbox;
   const keys = new KeyRing(settings.apiKeys);
   const shapeFor = (model: string): OutputShape => settings.modelOutput[model] ?? settings.output;
-  let store: (BudgetStore & QueryLog) | undefined;
+  let store: (BudgetStore & Pick<QueryLog, 'record'>) | undefined;
   logMode(app, config, keys.size);
 
   if (keys.size > 0) {
-    const opened = new SqliteStore(settings.dataDir);
+    const opened = await openStore(app, config);
     store = opened;
     app.addHook('onClose', async () => opened.close());
     app.decorateRequest('apiKey', null);
@@ -123,7 +124,7 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
       hook: 'onRequest',
       allowList: (request) => !isApiRoute(request) || request.apiKey === null,
       keyGenerator: (request) => request.apiKey?.id ?? request.ip,
-      // Windows live in the SQLite file beside the budgets: a restart does not reset them.
+      // Windows live in the store beside the budgets (SQLite or Redis): a restart does not reset them.
       store: rateLimitStore(opened),
       max: (request) => (request.apiKey?.rateLimit ?? settings.rateLimit).max,
       timeWindow: (request) => (request.apiKey?.rateLimit ?? settings.rateLimit).windowMs,
@@ -177,6 +178,24 @@ export async function installBlackbox(app: FastifyInstance, config: Config, regi
       return predictions.map((p) => shapePredictions(p, shape, requestedTopK));
     },
   };
+}
+
+/**
+ * Budgets, windows and the query log: in Redis when `--redis-url` is given (every replica shares
+ * them; unreachable Redis fails closed with 503), else in the SQLite file under `--data-dir`.
+ */
+async function openStore(app: FastifyInstance, config: Config): Promise<BudgetStore & WindowStore & Pick<QueryLog, 'record'>> {
+  const url = config.jobs.redisUrl;
+  if (!url) return new SqliteStore(config.blackbox.dataDir);
+  const redis = new RedisStore(url);
+  redis.onLogError = (err) => app.log.error({ err }, 'query log write to Redis failed after the answer was sent');
+  const where = url.replace(/\/\/[^@/]*@/, '//***@');
+  // Starting while Redis is away is allowed: requests fail closed (503) until it is reachable.
+  await redis.ready(3_000).then(
+    () => app.log.info(`black-box budgets, rate limits and query log in Redis (${where})`),
+    () => app.log.warn(`Redis (${where}) is not reachable yet: black-box requests are answered 503 until it is`),
+  );
+  return redis;
 }
 
 /** The start-up line: the mode, how many keys, how answers are shaped; an open server is a warning. */

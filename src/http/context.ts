@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { BackendInfo } from '../backend/index.ts';
 import type { AppModelRegistry } from './model-registry.ts';
 import type { BlackboxGate } from './blackbox.ts';
+import type { JobsRuntime } from './jobs.ts';
 import type { Metrics } from './metrics.ts';
 import type { WorkRuntime } from './work.ts';
 
@@ -18,4 +19,6 @@ export interface AppContext {
   work: WorkRuntime;
   /** Black-box mode only: keys, budgets, output shaping and the query log for classify. */
   blackbox?: BlackboxGate;
+  /** White-box mode only: jobs (`Prefer: respond-async`) on the in-process or Redis queue. */
+  jobs?: JobsRuntime;
 }

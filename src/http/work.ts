@@ -73,10 +73,7 @@ export class WorkRuntime {
    * deadline. `clientGone` fires when the client leaves (JSON: the socket; SSE: the stream).
    */
   async heavyWork<T>(request: FastifyRequest, cost: number | undefined, clientGone: AbortSignal, work: (submit: (job: HeavyJob, onProgress?: (e: HeavyProgress) => void) => Promise<HeavyResult>) => Promise<T>): Promise<T> {
-    const { maxCost } = this.config.work;
-    if (cost !== undefined && cost > maxCost) {
-      throw new GradlabError('GRADLAB_TOO_COSTLY', `this request would cost about ${cost} gradient evaluations (steps × samples × images), over the configured maximum of ${maxCost} (--max-cost); ask for fewer steps, samples or images`);
-    }
+    this.checkCost(cost);
     // The request's clock starts here: time spent queued counts against its limit.
     const startedAt = Date.now();
     const controller = new AbortController();
@@ -99,6 +96,14 @@ export class WorkRuntime {
       }
     } finally {
       clientGone.removeEventListener('abort', onGone);
+    }
+  }
+
+  /** Refuses (400 GRADLAB_TOO_COSTLY) work that would cost more than `--max-cost`; jobs are held to it too. */
+  checkCost(cost: number | undefined): void {
+    const { maxCost } = this.config.work;
+    if (cost !== undefined && cost > maxCost) {
+      throw new GradlabError('GRADLAB_TOO_COSTLY', `this request would cost about ${cost} gradient evaluations (steps × samples × images), over the configured maximum of ${maxCost} (--max-cost); ask for fewer steps, samples or images`);
     }
   }
 

@@ -1,4 +1,4 @@
-/** `npm run blackbox:report`: finds a key by name, id or the key itself; an unknown key is an error that lists the known ones; --help exits 0. */
+/** `npm run blackbox:report` (SQLite, or Redis with --redis-url): finds a key by name, id or the key itself; an unknown key is an error that lists the known ones; --help exits 0. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,6 +7,8 @@ import { keyId } from '../../src/blackbox/keys.ts';
 import { SqliteStore } from '../../src/blackbox/sqlite-store.ts';
 import { REPO_ROOT } from '../../scripts/lib/server-process.ts';
 import { tempDataDir } from '../helpers/blackbox.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { RedisStore } from '../../src/blackbox/redis-store.ts';
 
 const report = (...args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/blackbox-report.ts'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
@@ -40,4 +42,17 @@ test('blackbox:report --help prints the options and exits 0; a bad flag exits 2 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /Unknown option '--nope'/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('blackbox:report --redis-url reads the whole deployment\'s log from Redis', { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis(t);
+  const store = new RedisStore(redis.url);
+  await store.ready();
+  store.record({ time: Date.now(), keyId: keyId('t1-secret'), keyName: 'team-1', model: 'mnist', count: 3, labels: ['3', '3', '4'] });
+  await store.charge(keyId('t1-secret'), 3, 10);
+  await store.close();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/blackbox-report.ts'), '--redis-url', redis.url], { encoding: 'utf8', cwd: REPO_ROOT });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /## Black-box query log \(Redis redis:\/\/127\.0\.0\.1:\d+\)/);
+  assert.match(r.stdout, /\| team-1 \| 1 \| 3 \|/);
 });
