@@ -3,7 +3,7 @@
  * directory with persistence off, stopped in `t.after`. `stop()` and `restart()` let a test take
  * Redis away from running gradlab processes and bring it back on the same port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,9 @@ export interface RedisServer {
   /** Starts it again on the same port (empty: persistence is off). */
   restart(): Promise<void>;
 }
+
+/** A skip reason when `redis-server` is not installed (`apt-get install redis-server`), else false. */
+export const NO_REDIS: string | false = spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed (apt-get install redis-server; .ci/run installs it)';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

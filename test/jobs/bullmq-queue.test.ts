@@ -10,7 +10,7 @@ import request from 'supertest';
 import type { FastifyInstance } from 'fastify';
 import { build } from '../helpers/build.ts';
 import { pixelArray } from '../helpers/images.ts';
-import { startRedis } from '../helpers/redis.ts';
+import { NO_REDIS, startRedis } from '../helpers/redis.ts';
 import { parseEvents } from '../helpers/sse.ts';
 
 const image = pixelArray(8, 8, (y, x) => ((y * 3 + x * 5) % 11) / 11);
@@ -42,7 +42,7 @@ async function finished(app: FastifyInstance, location: string, timeoutMs = 30_0
   }
 }
 
-test('a job queued on one replica runs on the other\'s worker; both answer for it and stream its events', { timeout: 120_000 }, async (t) => {
+test('a job queued on one replica runs on the other\'s worker; both answer for it and stream its events', { skip: NO_REDIS, timeout: 120_000 }, async (t) => {
   const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
   const { app: api } = await buildApp(['--redis-url', redis.url, '--run-jobs', 'no']);
@@ -66,7 +66,7 @@ test('a job queued on one replica runs on the other\'s worker; both answer for i
   assert.match(metrics.text, /gradlab_jobs_wait_seconds_count\{kind="attack"\} 1/);
 });
 
-test('DELETE on any replica stops the job on the worker running it; a queued one is removed', { timeout: 120_000 }, async (t) => {
+test('DELETE on any replica stops the job on the worker running it; a queued one is removed', { skip: NO_REDIS, timeout: 120_000 }, async (t) => {
   const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
   const { app: api } = await buildApp(['--redis-url', redis.url, '--run-jobs', 'no']);
@@ -91,7 +91,7 @@ test('DELETE on any replica stops the job on the worker running it; a queued one
   assert.equal((await finished(api, first.headers.location!)).state, 'succeeded');
 });
 
-test('Redis away: new jobs get 503 GRADLAB_STORE_UNAVAILABLE; back: jobs run again', { timeout: 120_000 }, async (t) => {
+test('Redis away: new jobs get 503 GRADLAB_STORE_UNAVAILABLE; back: jobs run again', { skip: NO_REDIS, timeout: 120_000 }, async (t) => {
   const buildApp = appsClosedFirst(t);
   const redis = await startRedis(t);
   const { app } = await buildApp(['--redis-url', redis.url, '--heavy-workers', '1']);

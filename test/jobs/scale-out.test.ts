@@ -18,7 +18,7 @@ import { RedisStore } from '../../src/blackbox/redis-store.ts';
 import { keyId } from '../../src/blackbox/keys.ts';
 import { BULL_PREFIX, QUEUE_NAME } from '../../src/jobs/redis-names.ts';
 import { REPO_ROOT, startServer, waitReady, type ServerProcess } from '../../scripts/lib/server-process.ts';
-import { startRedis } from '../helpers/redis.ts';
+import { NO_REDIS, startRedis } from '../helpers/redis.ts';
 import { tempDataDir } from '../helpers/blackbox.ts';
 
 const slow = process.env.GRADLAB_SLOW_TESTS === '1';
@@ -57,7 +57,7 @@ async function worker(t: After, args: string[]): Promise<{ pid: number; baseUrl:
 const classify = (server: ServerProcess, key: string) =>
   fetch(`${server.baseUrl}/v1/models/mnist/classify`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ image }) });
 
-test('three black-box replicas on one Redis: exact budget, SIGKILL mid-traffic, Redis stopped and restarted', { skip: !slow && 'set GRADLAB_SLOW_TESTS=1', timeout: 300_000 }, async (t) => {
+test('three black-box replicas on one Redis: exact budget, SIGKILL mid-traffic, Redis stopped and restarted', { skip: (!slow && 'set GRADLAB_SLOW_TESTS=1') || NO_REDIS, timeout: 300_000 }, async (t) => {
   const redis = await startRedis(t);
   const models = await mnistOnly(t);
   const env = { GRADLAB_API_KEYS: 'alice:20,bob:40,carol:1000' };
@@ -104,7 +104,7 @@ test('three black-box replicas on one Redis: exact budget, SIGKILL mid-traffic, 
   }
 });
 
-test('SIGKILL of the worker running a job: the other worker runs it again and it succeeds once', { skip: !slow && 'set GRADLAB_SLOW_TESTS=1', timeout: 300_000 }, async (t) => {
+test('SIGKILL of the worker running a job: the other worker runs it again and it succeeds once', { skip: (!slow && 'set GRADLAB_SLOW_TESTS=1') || NO_REDIS, timeout: 300_000 }, async (t) => {
   const redis = await startRedis(t);
   const models = await mnistOnly(t);
   const front = await api(t, ['--models-dir', models, '--redis-url', redis.url, '--run-jobs', 'no', '--max-steps', '100000', '--max-cost', '10000000']);

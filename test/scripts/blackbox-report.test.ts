@@ -7,7 +7,7 @@ import { keyId } from '../../src/blackbox/keys.ts';
 import { SqliteStore } from '../../src/blackbox/sqlite-store.ts';
 import { REPO_ROOT } from '../../scripts/lib/server-process.ts';
 import { tempDataDir } from '../helpers/blackbox.ts';
-import { startRedis } from '../helpers/redis.ts';
+import { NO_REDIS, startRedis } from '../helpers/redis.ts';
 import { RedisStore } from '../../src/blackbox/redis-store.ts';
 
 const report = (...args: string[]) =>
@@ -44,7 +44,7 @@ test('blackbox:report --help prints the options and exits 0; a bad flag exits 2 
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
 
-test('blackbox:report --redis-url reads the whole deployment\'s log from Redis', { timeout: 30_000 }, async (t) => {
+test('blackbox:report --redis-url reads the whole deployment\'s log from Redis', { skip: NO_REDIS, timeout: 30_000 }, async (t) => {
   const redis = await startRedis(t);
   const store = new RedisStore(redis.url);
   await store.ready();
