@@ -30,6 +30,13 @@ const CASES = [
     sample: () => firstImages(loadFashionMnist().test),
     skip: existsSync(FASHION_MNIST_DIR) ? false : `${FASHION_MNIST_DIR} missing (apt-get install dataset-fashion-mnist)`,
   },
+  {
+    // Adversarial training at ε 0.1 costs clean accuracy (83.34% on the full test set against 91.56%).
+    name: 'fashion-robust',
+    floor: 0.8,
+    sample: () => firstImages(loadFashionMnist().test),
+    skip: existsSync(FASHION_MNIST_DIR) ? false : `${FASHION_MNIST_DIR} missing (apt-get install dataset-fashion-mnist)`,
+  },
 ];
 
 for (const { name, floor, sample, skip } of CASES) {
