@@ -50,6 +50,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The work classes and heavy executor: the server starts the executor and drains it on SIGTERM. */
     work: WorkRuntime;
+    /** The jobs runtime, when heavy routes may answer asynchronously (white-box mode). */
+    jobs: JobsRuntime | undefined;
   }
 }
 
@@ -152,6 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(jobRoutes, ctx);
   }
 
+  app.decorate('jobs', ctx.jobs);
   app.addHook('onClose', async () => {
     await ctx.jobs?.close();
     await work.close();

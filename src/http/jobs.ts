@@ -78,8 +78,19 @@ export class JobsRuntime {
     return reply.status(202).header('location', jobLocation(view.id)).header('preference-applied', 'respond-async').send(jobBody(view));
   }
 
+  private draining: Promise<void> | undefined;
+
+  /**
+   * Drains this process's job worker (no new job; running ones get `--drain-ms`, then are handed
+   * back). The server runs it beside the request drain on SIGTERM, so the two share one drain time.
+   */
+  drain(): Promise<void> {
+    this.draining ??= this.worker?.close(this.config.work.drainMs) ?? Promise.resolve();
+    return this.draining;
+  }
+
   async close(): Promise<void> {
-    await this.worker?.close(this.config.work.drainMs);
+    await this.drain();
     await this.queue.close();
   }
 }

@@ -84,7 +84,8 @@ async function main(): Promise<void> {
     // Past the drain, stopped work and closing take seconds at most; a hang still ends the process.
     const force = setTimeout(() => process.exit(1), drainMs + 15_000);
     force.unref();
-    await app.work.drain(drainMs);
+    // Requests in flight and this process's jobs drain together, within the one drain time.
+    await Promise.all([app.work.drain(drainMs), app.jobs?.drain()]);
     // Stopped work is answered (503, or an SSE error event) just after its slot frees: let those
     // answers reach their clients before the sockets are closed (at most 2 s).
     const flushUntil = Date.now() + 2_000;
