@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     await registry.loadAll();
     await app.work.start();
-    app.log.info({ heavy: app.work.executor.description, ...('nativeKernels' in app.work.executor ? { workerNativeKernels: app.work.executor.nativeKernels } : {}) }, `heavy work runs ${app.work.executor.description === 'in-process' ? 'in the main thread' : `in ${app.work.executor.slots} worker thread${app.work.executor.slots > 1 ? 's' : ''}`}`);
+    app.log.info({ heavy: app.work.executor.description, ...(app.work.executor.nativeKernels ? { workerNativeKernels: app.work.executor.nativeKernels } : {}) }, `heavy work runs ${app.work.executor.description === 'in-process' ? 'in the main thread' : `in ${app.work.executor.slots} worker thread${app.work.executor.slots > 1 ? 's' : ''}`}`);
     const images = registry.list().length;
     const sequences = registry.listSequences().length;
     app.log.info(

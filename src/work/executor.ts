@@ -22,6 +22,8 @@ export interface HeavyExecutor {
   readonly description: string;
   /** Jobs that can run at once (the heavy work class's concurrency). */
   readonly slots: number;
+  /** Worker executors: the kernels their threads run in oneDNN (the main thread's are in /readyz). */
+  readonly nativeKernels?: string[];
   /** Resolves once the executor can run jobs on these image models (workers have loaded them). */
   start(models: { name: string; source: string }[]): Promise<void>;
   submit(job: HeavyJob, control: JobControl): Promise<HeavyResult>;
