@@ -96,13 +96,17 @@ export class BullJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobView | undefined> {
-    const job = (await this.call(() => this.queue.getJob(id))) as Job<StoredJobData> | undefined;
+    // State first, then the job's fields: a job only moves forward (queued → running → finished),
+    // so fields read after the state are at least as new as it. Read the other way round, a job
+    // that finished between the two reads would show 'failed' with no reason yet.
+    const state = await this.call(() => this.queue.getJobState(id));
+    const job = state === 'unknown' ? undefined : ((await this.call(() => this.queue.getJob(id))) as Job<StoredJobData> | undefined);
     if (!job) {
       // A waiting job that was cancelled is removed from the queue; its marker says what became of it.
       const marker = await this.call(() => this.redis.get(cancelKey(id)));
       return marker ? (JSON.parse(marker) as JobView) : undefined;
     }
-    return this.viewOf(job, await this.call(() => job.getState()));
+    return this.viewOf(job, state);
   }
 
   private viewOf(job: Job<StoredJobData>, bullState: string): JobView {
@@ -139,7 +143,7 @@ export class BullJobQueue implements JobQueue {
         return view;
       }
     } else if (state !== 'active') {
-      return this.viewOf(job, state);
+      return this.get(id); // finished: read again, state first
     }
     await this.call(() => this.redis.set(cancelKey(id), JSON.stringify({ ...this.viewOf(job, 'active'), state: 'cancelled', error: cancelledError() }), 'EX', this.options.ttlS));
     await this.call(() => this.redis.publish(CANCEL_CHANNEL, id));

@@ -86,7 +86,7 @@ test('DELETE on any replica stops the job on the worker running it; a queued one
   assert.equal((await request(lenient.server).get(queued.headers.location!)).body.state, 'cancelled');
   await request(api.server).delete(big.headers.location!);
   const stopped = await finished(api, big.headers.location!);
-  assert.equal(stopped.state, 'cancelled');
+  assert.equal(stopped.state, 'cancelled', JSON.stringify(stopped));
   assert.equal(stopped.error.code, 'GRADLAB_CANCELLED');
   assert.equal((await finished(api, first.headers.location!)).state, 'succeeded');
 });
