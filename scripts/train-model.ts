@@ -6,22 +6,33 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../src/datasets/image-set.ts';
 
+/** How wide the network is: filters of conv1–conv3 and units of the hidden dense layer. */
+export interface NetworkWidths {
+  conv: readonly [number, number, number];
+  dense: number;
+}
+
+/** The plain models' widths (`mnist`, `fashion`, `fashion-robust`). */
+export const STANDARD_WIDTHS: NetworkWidths = { conv: [32, 32, 64], dense: 128 };
+
 /**
  * conv3x3(32)-relu, conv3x3(32)-relu, maxpool2, conv3x3(64)-relu, maxpool2, flatten,
- * dense(128)-relu, dropout 0.3, dense(10) with linear output (logits). Plain ReLU convolutions,
- * no depthwise layers and no batch-norm, so every explanation and attack path has the kernels it
- * needs on every backend. Layer names are stable for Grad-CAM (`conv3` is the last conv layer).
+ * dense(128)-relu, dropout 0.3, dense(10) with linear output (logits), at the standard widths
+ * (`widths` scales them). Plain ReLU convolutions, no depthwise layers and no batch-norm, so every
+ * explanation and attack path has the kernels it needs on every backend. Layer names are stable
+ * for Grad-CAM (`conv3` is the last conv layer).
  */
-export function buildModel(seed: number, classes: number): tf.Sequential {
+export function buildModel(seed: number, classes: number, widths: NetworkWidths = STANDARD_WIDTHS): tf.Sequential {
   const he = (k: number) => tf.initializers.heNormal({ seed: seed * 100 + k });
   const model = tf.sequential({ name: 'gradlab_cnn' });
-  model.add(tf.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: he(1) }));
-  model.add(tf.layers.conv2d({ name: 'conv2', filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: he(2) }));
+  const [c1, c2, c3] = widths.conv;
+  model.add(tf.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: c1, kernelSize: 3, activation: 'relu', kernelInitializer: he(1) }));
+  model.add(tf.layers.conv2d({ name: 'conv2', filters: c2, kernelSize: 3, activation: 'relu', kernelInitializer: he(2) }));
   model.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
-  model.add(tf.layers.conv2d({ name: 'conv3', filters: 64, kernelSize: 3, activation: 'relu', kernelInitializer: he(3) }));
+  model.add(tf.layers.conv2d({ name: 'conv3', filters: c3, kernelSize: 3, activation: 'relu', kernelInitializer: he(3) }));
   model.add(tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }));
   model.add(tf.layers.flatten({ name: 'flatten' }));
-  model.add(tf.layers.dense({ name: 'dense1', units: 128, activation: 'relu', kernelInitializer: he(4) }));
+  model.add(tf.layers.dense({ name: 'dense1', units: widths.dense, activation: 'relu', kernelInitializer: he(4) }));
   model.add(tf.layers.dropout({ name: 'dropout', rate: 0.3 }));
   model.add(tf.layers.dense({
     name: 'logits',
