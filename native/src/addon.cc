@@ -4,12 +4,14 @@
 //   matMul(heap: Uint8Array, geometry: Float64Array): void        (indices: matmul.h)
 //   slice(heap: Uint8Array, geometry: Float64Array): void         (indices: slice.h)
 //   batchNorm(heap: Uint8Array, geometry: Float64Array): void     (indices: norm.h)
+//   reluBackprop(heap: Uint8Array, geometry: Float64Array): void  (indices: eltwise.h)
 //   dropWeights(keys: Float64Array): void    forget reordered filters of disposed tensors
 //   clearCaches(): void                      forget every cached primitive input (tests)
 //   info(): { version, runtime, cachedWeights }
 #include <omp.h>
 
 #include "conv.h"
+#include "eltwise.h"
 #include "matmul.h"
 #include "norm.h"
 #include "pool.h"
@@ -80,6 +82,10 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   return run_on_heap(env, info, "batchNorm", kNormGeometrySize, batch_norm);
 }
 
+napi_value ReluBackprop(napi_env env, napi_callback_info info) {
+  return run_on_heap(env, info, "reluBackprop", kRbGeometrySize, relu_backprop);
+}
+
 napi_value DropWeights(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -121,6 +127,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluBackprop", nullptr, ReluBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropWeights", nullptr, DropWeights, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"clearCaches", nullptr, ClearCaches, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

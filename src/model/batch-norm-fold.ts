@@ -7,6 +7,7 @@
  * variable is reassigned; `dispose` releases them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedConvForGradient } from './conv-for-gradient.ts';
 import { activationName, batchNormAffine, type Layer } from './layer-for-gradient.ts';
 
 /** The variables a fold depends on: a change of any of their data means the fold is stale. */
@@ -32,6 +33,9 @@ export class ConvBatchNormFold {
     const strides = config.strides as [number, number];
     const padding = config.padding as 'same' | 'valid';
     const dilation = config.dilationRate as number | [number, number];
+    const depthwise = this.conv.getClassName() !== 'Conv2D';
+    const fused = fusedConvForGradient(x, this.kernel as tf.Tensor4D, this.bias as tf.Tensor1D, { depthwise, strides, padding, dilation }, 'none');
+    if (fused) return fused;
     const z = this.conv.getClassName() === 'Conv2D'
       ? tf.conv2d(x, this.kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
       : tf.depthwiseConv2d(x, this.kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation);

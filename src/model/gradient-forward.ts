@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConvBatchNormFold, foldableBatchNorm, foldableConv } from './batch-norm-fold.ts';
 import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
 import { applyLayerForGradient, hasRelu, RELU_REPLACED, type Layer, type ReluFn } from './layer-for-gradient.ts';
+import { plainRelu } from './relu-for-gradient.ts';
 
 export { applyLayerForGradient } from './layer-for-gradient.ts';
 
@@ -112,12 +113,12 @@ export class GradientForward implements FeatureGraph {
   }
 
   /** The model's output for x; every plain ReLU goes through `relu`. */
-  run(x: tf.Tensor, relu: ReluFn = tf.relu): tf.Tensor {
+  run(x: tf.Tensor, relu: ReluFn = plainRelu): tf.Tensor {
     return this.forward(x, { relu }).output!;
   }
 
   /** The feature-graph run: optionally reads one layer's output or replaces it by a given value. */
-  forward(x: tf.Tensor, { relu = tf.relu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
+  forward(x: tf.Tensor, { relu = plainRelu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
     const captureId = capture === undefined ? undefined : this.outputOf.get(capture);
     const substituteId = substitute === undefined ? undefined : this.outputOf.get(substitute.name);
     if (capture !== undefined && captureId === undefined) throw new Error(`gradient forward: no layer named '${capture}'`);

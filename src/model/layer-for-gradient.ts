@@ -2,14 +2,19 @@
  * One layer of a tfjs Layers model as it should run while a gradient is being recorded (see
  * gradient-forward.ts for why): plain ops instead of tfjs' fused ones.
  *
- * - Conv2D, DepthwiseConv2D, Dense: unfused conv / matMul, bias add, then the activation;
+ * - Conv2D, DepthwiseConv2D: one op with bias and ReLU and an input-only gradient
+ *   (conv-for-gradient.ts), the activation after it when it is not a ReLU to fuse;
+ * - Dense: unfused matMul, bias add, then the activation;
  * - BatchNormalization (inference): `x * factor + shift` with per-channel factor = γ/√(σ²+ε) and
  *   shift = β − μ·factor, so its input gradient is one broadcast multiply;
- * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop);
+ * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop; the
+ *   plain one by default, relu-for-gradient.ts);
  *   relu6 as one `relu6` op, or as min(relu(x), 6) when `relu` is replaced (relu6Through);
  * - every other layer: its own `apply`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedConvForGradient } from './conv-for-gradient.ts';
+import { plainRelu, reluKindOf } from './relu-for-gradient.ts';
 
 export type Layer = tf.layers.Layer;
 export type ReluFn = (x: tf.Tensor) => tf.Tensor;
@@ -30,7 +35,7 @@ export function activationName(layer: Layer): string | undefined {
  * get guided backprop too; with the plain ReLU it is tfjs' one `relu6` op.
  */
 export function relu6Through(relu: ReluFn, x: tf.Tensor): tf.Tensor {
-  return relu === tf.relu ? tf.relu6(x) : tf.minimum(relu(x), 6);
+  return reluKindOf(relu) === 'plain' ? tf.relu6(x) : tf.minimum(relu(x), 6);
 }
 
 function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
@@ -66,7 +71,9 @@ export function batchNormAffine(layer: Layer, rank: number): { factor: tf.Tensor
  * One layer for a recorded gradient (see the module comment). `relu` replaces every plain ReLU,
  * e.g. by the guided-backprop ReLU.
  */
-export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn = tf.relu): tf.Tensor {
+export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn = plainRelu): tf.Tensor {
+  // tfjs' own ReLU has the two-kernel backward pass; the plain one here computes the same in one.
+  if (relu === tf.relu) relu = plainRelu;
   const cls = layer.getClassName();
   const config = layer.getConfig();
   if (cls === 'ReLU') {
@@ -81,6 +88,13 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
     const strides = config.strides as [number, number];
     const padding = config.padding as 'same' | 'valid';
     const dilation = config.dilationRate as number | [number, number];
+    const activation = activationName(layer) ?? 'linear';
+    const reluKind = reluKindOf(relu);
+    const fuseRelu = activation === 'relu' && reluKind !== undefined;
+    const useBias = bias && config.useBias !== false ? (bias as tf.Tensor1D) : undefined;
+    const fused = fusedConvForGradient(x as tf.Tensor4D, kernel as tf.Tensor4D, useBias,
+      { depthwise: cls === 'DepthwiseConv2D', strides, padding, dilation }, fuseRelu ? reluKind : 'none');
+    if (fused) return fuseRelu ? fused : applyActivation(layer, fused, relu);
     let z = cls === 'Conv2D'
       ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
       : tf.depthwiseConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation);

@@ -3,7 +3,8 @@
  * of Sequential and functional (residual) models with conv/depthwise/dense layers of every
  * activation, batch norm, ReLU6, padding and pooling, it gives `predict`'s values, its input
  * gradient (through ImageModel.logits, on wasm) matches the cpu backend's gradient of plain
- * `predict`, it never computes weight gradients or tfjs' FusedBatchNorm gradient, and it leaks
+ * `predict`, it runs convolutions fused and never computes weight gradients or tfjs' FusedBatchNorm
+ * gradient (nor, with the native addon, a ReLU's two-kernel backward pass), and it leaks
  * nothing; conv -> batch norm pairs run folded (refolded when a weight changes, released with the
  * model). Models it cannot follow (shared layers) keep using `predict`.
  */
@@ -12,6 +13,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/backend/index.ts';
+import { hasReluBackpropKernel } from '../../src/backend/relu-backprop.ts';
 import { GradientForward } from '../../src/model/gradient-forward.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { manifestFor } from '../helpers/tiny-models.ts';
@@ -119,9 +121,16 @@ for (const spec of MODELS) {
     const expected = await gradient('cpu', false);
     const actual = await gradient('wasm', true);
     assert.ok(maxRelativeError(actual.data, expected.data) <= TOLERANCE, `max relative error ${maxRelativeError(actual.data, expected.data)}`);
-    for (const wasteful of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'FusedBatchNorm', 'FusedConv2D', '_FusedMatMul']) {
+    // Convolutions run fused forward (conv-for-gradient.ts) with an input-only gradient; tfjs' own
+    // fused ops would compute weight gradients.
+    for (const wasteful of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'FusedBatchNorm', '_FusedMatMul', 'Conv2D', 'DepthwiseConv2dNative']) {
       assert.ok(!actual.kernels.includes(wasteful), `the recorded gradient ran ${wasteful}`);
     }
+    assert.ok(actual.kernels.includes('FusedConv2D') || actual.kernels.includes('FusedDepthwiseConv2D'), 'convolutions run fused');
+    // With the native addon, every ReLU's backward pass is one kernel: the only dy · step(x) left
+    // are ReLU6's (tfjs' relu6 gradient), one per Relu6.
+    const count = (name: string) => actual.kernels.filter((k) => k === name).length;
+    if (hasReluBackpropKernel()) assert.ok(count('Step') <= count('Relu6'), `a ReLU ran its two-kernel backward pass: ${actual.kernels.join()}`);
   });
 }
 

@@ -19,6 +19,7 @@ export interface NativeAddon {
   matMul(heap: Uint8Array, geometry: Float64Array): void;
   slice(heap: Uint8Array, geometry: Float64Array): void;
   batchNorm(heap: Uint8Array, geometry: Float64Array): void;
+  reluBackprop(heap: Uint8Array, geometry: Float64Array): void;
   dropWeights(keys: Float64Array): void;
   clearCaches(): void;
   info(): { version: string; runtime: string; processors: number; cachedWeights: number };

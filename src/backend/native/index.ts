@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './addon.ts';
 import { nativeConvKernels } from './conv-kernels.ts';
 import { nativeOtherKernels } from './other-kernels.ts';
+import { RELU_BACKPROP_KERNEL } from '../relu-backprop.ts';
 
 /**
  * Multiply-adds from which a native call uses every thread. From
@@ -47,6 +48,8 @@ export interface NativeOptions {
 }
 
 const nativeFuncs = new WeakSet<tf.KernelFunc>();
+/** Kernels of gradlab's own that only the addon provides (no tfjs kernel behind them). */
+const OWN_KERNELS = new Set([RELU_BACKPROP_KERNEL]);
 
 /** True for a kernel function registered by `registerNativeKernels`. */
 export function isNativeKernel(func: tf.KernelFunc): boolean {
@@ -84,10 +87,13 @@ export function registerNativeKernels(options: NativeOptions): NativeStatus {
   const configs = [...nativeConvKernels(deps), ...nativeOtherKernels(deps)];
   for (const config of configs) {
     const current = tf.getKernel(config.kernelName, 'wasm');
-    if (!current) throw new Error(`gradlab native: no wasm kernel '${config.kernelName}' to fall back to`);
-    previous.set(config.kernelName, current.kernelFunc);
     nativeFuncs.add(config.kernelFunc);
-    tf.unregisterKernel(config.kernelName, 'wasm');
+    if (current) {
+      previous.set(config.kernelName, current.kernelFunc);
+      tf.unregisterKernel(config.kernelName, 'wasm');
+    } else if (!OWN_KERNELS.has(config.kernelName)) {
+      throw new Error(`gradlab native: no wasm kernel '${config.kernelName}' to fall back to`);
+    }
     tf.registerKernel(config);
   }
   const info = addon.info();

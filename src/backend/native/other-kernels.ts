@@ -8,11 +8,13 @@
  * whatever rows come with it (matmul.cc). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
  * typed-array view per innermost row; here runs are memcpy'd: ResNet-18's padding gradients).
  * And FusedBatchNorm (inference batch norm, channels last, per-channel parameters): tfjs's wasm
- * kernel takes a square root per element, a third of a ResNet-18 forward pass.
+ * kernel takes a square root per element, a third of a ResNet-18 forward pass. And gradlab's own
+ * GradlabReluBackprop (relu-backprop.ts): ReLU's backward pass in one loop instead of two kernels.
  * Geometry indices mirror native/src/pool.h, matmul.h, slice.h and norm.h.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm, TensorInfo } from '../kernels/wasm-ops.ts';
+import { RELU_BACKPROP_KERNEL } from '../relu-backprop.ts';
 import type { NativeAddon } from './addon.ts';
 import type { ThreadsFor } from './conv-kernels.ts';
 
@@ -161,7 +163,21 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
     });
   };
 
+  // ReLU's backward pass in one loop (relu-backprop.ts); a kernel of gradlab's own, no fallback.
+  const reluGeometry = new Float64Array(5);
+  const reluBackprop = (args: KernelArgs): TensorInfo => {
+    const { inputs: { dy, y }, backend } = args;
+    if (dy!.dtype !== 'float32' || y!.dtype !== 'float32' || dy!.shape.join() !== y!.shape.join()) {
+      throw new Error(`${RELU_BACKPROP_KERNEL}: dy and y must be float32 tensors of one shape`);
+    }
+    return into(backend, dy!.shape, (out) => {
+      reluGeometry.set([product(dy!.shape), offset(backend, dy!), offset(backend, y!), offset(backend, out), (args.attrs ?? {}).guided ? 1 : 0]);
+      addon.reluBackprop(heapOf(backend), reluGeometry);
+    });
+  };
+
   const config = (kernelName: string, func: (args: KernelArgs) => TensorInfo): tf.KernelConfig =>
     ({ kernelName, backendName: 'wasm', kernelFunc: func as unknown as tf.KernelFunc });
-  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul')), config('Slice', slice), config('FusedBatchNorm', batchNorm)];
+  return [config('MaxPoolGrad', maxPoolGrad), config('BatchMatMul', matMul('BatchMatMul')), config('_FusedMatMul', matMul('_FusedMatMul')), config('Slice', slice), config('FusedBatchNorm', batchNorm),
+    config(RELU_BACKPROP_KERNEL, reluBackprop)];
 }

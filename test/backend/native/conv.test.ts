@@ -40,7 +40,7 @@ test('a built addon loads and its kernels are registered', (t) => {
   assert.match(info.native!.library!, /^oneDNN 2\./);
   for (const name of ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'DepthwiseConv2dNative',
     'FusedDepthwiseConv2D', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-    'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Slice', 'FusedBatchNorm']) {
+    'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Slice', 'FusedBatchNorm', 'GradlabReluBackprop']) {
     assert.ok(info.native!.kernels.includes(name), `${name} runs natively`);
   }
 });
