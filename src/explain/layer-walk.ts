@@ -1,14 +1,17 @@
 /**
  * A forward function over a sequential tfjs Layers model, built once per model, that can stop at
  * or start from any layer and can swap every ReLU for the guided-backprop ReLU. Grad-CAM, guided
- * backprop and unit visualisation are built on it. Conv2D and Dense layers are computed with plain
- * (unfused) ops so that their activation can be replaced and so that gradients never need the fused
- * kernels' filter gradient; every other layer runs as in a recorded gradient (gradient-forward.ts:
- * batch norm as one multiply-add, other layers through their own `apply`).
+ * backprop and unit visualisation are built on it. Conv2D layers run as in a recorded gradient:
+ * one fused conv + bias + ReLU with an input-only gradient, the ReLU plain or guided
+ * (conv-for-gradient.ts); Dense layers with plain ops so that their activation can be replaced and
+ * gradients never need the fused kernels' weight gradient; every other layer as in a recorded
+ * gradient too (gradient-forward.ts: batch norm as one multiply-add, other layers through their
+ * own `apply`). ReLUs are the plain or guided ones of relu-for-gradient.ts (one-kernel backward).
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayerForGradient } from '../model/gradient-forward.ts';
 import { relu6Through } from '../model/layer-for-gradient.ts';
+import { plainRelu } from '../model/relu-for-gradient.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { guidedRelu } from './guided-relu.ts';
 
@@ -100,7 +103,7 @@ export class LayerWalk {
     const from = options.from ?? 0;
     const to = options.to ?? this.layers.length;
     let y = x;
-    const relu = options.relu ?? (options.guided ? guidedRelu : tf.relu);
+    const relu = options.relu ?? (options.guided ? guidedRelu : plainRelu);
     for (let i = from; i < to; i++) y = this.applyLayer(this.layers[i]!, y, relu);
     return y;
   }
@@ -111,6 +114,8 @@ export class LayerWalk {
       return relu(x);
     }
     if (cls === 'Activation' && activationName(layer) === 'relu') return relu(x);
+    // Convolutions as one fused op with an input-only gradient, their ReLU (plain or guided) inside.
+    if (cls === 'Conv2D' && layer.getConfig().dataFormat !== 'channelsFirst') return applyLayerForGradient(layer, x, relu);
     if (cls === 'Conv2D' || (cls === 'Dense' && x.rank === 2)) {
       const [kernel, bias] = layer.getWeights();
       const config = layer.getConfig();
