@@ -7,15 +7,21 @@
  * images on its own (AutoAttack's "individual" view); AutoAttack runs its stages on the images
  * still robust. Checks and prints that AutoAttack is never above PGD-40.
  *
- * Settings (environment): EVAL_ROBUST_IMAGES (first N held-out images, default 200: the full
- * 2,000 take hours on one CPU for a robust model), EVAL_AA_VERSION (standard | cheap, default
+ * Settings (environment): EVAL_ROBUST_IMAGES (N held-out images, default 200: the full 2,000
+ * take hours on one CPU for a robust model), EVAL_ROBUST_FROM (the first one's index, default 0),
+ * EVAL_ATTACKS (comma-separated rows to run, e.g. `PGD-40,AutoAttack`; default all),
+ * EVAL_PROCESSES (split the images over that many child processes of one thread each, merged into
+ * one table: the 2,000 digits on both cores), EVAL_AA_VERSION (standard | cheap, default
  * standard), EVAL_MODELS (comma-separated names), EVAL_UPDATE_MANIFESTS=1 (write the measured
  * AutoAttack accuracy into the robust models' manifests, with its image count and version).
  * Also draws docs/images/robust-gradients.png: gradient and guided-backprop maps of `mnist` and
  * `mnist-robust` on the same held-out digits, side by side.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { prepareAttack, runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
 import { initBackend } from '../src/backend/index.ts';
@@ -30,6 +36,11 @@ import { imageAt } from './lib/shipped.ts';
 import { markdownTable } from './lib/stats.ts';
 
 const IMAGES = Number(process.env.EVAL_ROBUST_IMAGES ?? 200);
+const FROM = Number(process.env.EVAL_ROBUST_FROM ?? 0);
+const PROCESSES = Math.max(1, Number(process.env.EVAL_PROCESSES ?? 1));
+const ONLY_ATTACKS = process.env.EVAL_ATTACKS?.split(',').map((s) => s.trim());
+/** A child process's results go to this file as JSON instead of a printed table (EVAL_PROCESSES). */
+const RESULT_FILE = process.env.EVAL_RESULT_FILE;
 const VERSION = process.env.EVAL_AA_VERSION ?? 'standard';
 const CHUNK = 100;
 
@@ -55,8 +66,18 @@ type ShippedManifest = Record<string, unknown> & {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** Runs an attack over the images in chunks; the robust accuracy and per-stage accounts over all of them. */
-async function attackAll(model: ImageModel, images: Float32Array[], labels: number[], request: AttackRequest) {
+/** One attack's outcome over a range of images, in counts, so that ranges run apart can be added up. */
+interface AttackCounts {
+  robust: number;
+  total: number;
+  seconds: number;
+  /** Per AutoAttack stage: its attack and how many images were still robust after it. */
+  stages: { attack: string; left: number }[];
+  warnings: string[];
+}
+
+/** Runs an attack over the images in chunks; robust images and per-stage accounts over all of them. */
+async function attackAll(model: ImageModel, images: Float32Array[], labels: number[], request: AttackRequest): Promise<AttackCounts> {
   const started = performance.now();
   const runs: AttackRun[] = [];
   for (let start = 0; start < images.length; start += CHUNK) {
@@ -68,22 +89,33 @@ async function attackAll(model: ImageModel, images: Float32Array[], labels: numb
   const results = runs.flatMap((r) => r.results);
   // Robust: correct on the clean image and no success inside the ε-ball (FAB-T's answer may lie outside it).
   const robust = results.filter((r) => !r.success && r.original.predictions[0]!.index === r.label.index);
-  const stages = (runs[0]!.stages ?? []).map((stage, i) => {
-    const left = runs.reduce((sum, run) => sum + run.stages![i]!.robustAccuracy * run.results.length, 0);
-    return `${stage.attack} ${pct(left / results.length)}`;
-  });
+  const stages = (runs[0]!.stages ?? []).map((stage, i) => ({
+    attack: stage.attack,
+    left: Math.round(runs.reduce((sum, run) => sum + run.stages![i]!.robustAccuracy * run.results.length, 0)),
+  }));
   const warnings = [...new Set(runs.flatMap((r) => r.warnings ?? []))];
-  return { accuracy: robust.length / results.length, seconds: (performance.now() - started) / 1000, stages, warnings };
+  return { robust: robust.length, total: results.length, seconds: (performance.now() - started) / 1000, stages, warnings };
 }
 
-async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<{ autoattack: number; pgd: number; count: number }> {
-  const model = await loadModelFromDir(`models/${name}`);
-  const count = Math.min(IMAGES, set.count);
-  const images = Array.from({ length: count }, (_, i) => imageAt(set, i));
-  const labels = Array.from(set.labels.subarray(0, count));
-  const predicted = model.predictProbabilities(images).map((p) => p.indexOf(Math.max(...p)));
-  const clean = predicted.filter((p, i) => p === labels[i]).length / count;
-  const attacks: [string, AttackRequest][] = [
+/** Adds up the counts of ranges run apart (wall time: the longest range, as they ran at once). */
+function mergeCounts(parts: AttackCounts[]): AttackCounts {
+  return {
+    robust: parts.reduce((sum, p) => sum + p.robust, 0),
+    total: parts.reduce((sum, p) => sum + p.total, 0),
+    seconds: Math.max(...parts.map((p) => p.seconds)),
+    stages: parts[0]!.stages.map((stage, i) => ({ attack: stage.attack, left: parts.reduce((sum, p) => sum + p.stages[i]!.left, 0) })),
+    warnings: [...new Set(parts.flatMap((p) => p.warnings))],
+  };
+}
+
+interface RangeResult {
+  clean: number;
+  total: number;
+  attacks: Record<string, AttackCounts>;
+}
+
+function attackList(epsilon: number): [string, AttackRequest][] {
+  const all: [string, AttackRequest][] = [
     ['FGSM', { method: 'fgsm', epsilon }],
     ['PGD-40', { method: 'pgd', epsilon, steps: 40, stepSize: 0.01, randomStart: true, seed: 1 }],
     ['APGD-CE', { method: 'apgd-ce', epsilon, seed: 1 }],
@@ -92,29 +124,83 @@ async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<
     ['Square', { method: 'square', epsilon, seed: 1, queries: VERSION === 'cheap' ? 1000 : 5000 }],
     ['AutoAttack', { method: 'autoattack', epsilon, version: VERSION, seed: 1 }],
   ];
-  const rows: string[][] = [['clean', pct(clean), '—', '', name === 'mnist-robust' ? 'Madry et al. 2018: 98.5%' : '']];
-  const measured: Record<string, number> = {};
+  if (!ONLY_ATTACKS) return all;
+  const unknown = ONLY_ATTACKS.filter((a) => !all.some(([label]) => label === a));
+  if (unknown.length) throw new Error(`EVAL_ATTACKS: unknown ${unknown.join(', ')} (known: ${all.map(([l]) => l).join(', ')})`);
+  return all.filter(([label]) => ONLY_ATTACKS.includes(label));
+}
+
+/** Clean accuracy and every attack on held-out images [from, from + count), in this process. */
+async function evalRange(name: string, epsilon: number, set: ImageSet, from: number, count: number): Promise<RangeResult> {
+  const model = await loadModelFromDir(`models/${name}`);
+  const images = Array.from({ length: count }, (_, i) => imageAt(set, from + i));
+  const labels = Array.from(set.labels.subarray(from, from + count));
+  const predicted = model.predictProbabilities(images).map((p) => p.indexOf(Math.max(...p)));
+  const clean = predicted.filter((p, i) => p === labels[i]).length;
+  const attacks: Record<string, AttackCounts> = {};
+  for (const [label, request] of attackList(epsilon)) attacks[label] = await attackAll(model, images, labels, request);
+  process.stderr.write('\n');
+  model.dispose();
+  return { clean, total: count, attacks };
+}
+
+/** The same range split over `processes` children (one thread each), their results added up. */
+async function evalRangeInProcesses(name: string, from: number, count: number, processes: number): Promise<RangeResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'gradlab-eval-'));
+  try {
+    const size = Math.ceil(count / processes);
+    const parts = await Promise.all(Array.from({ length: processes }, async (_, i) => {
+      const start = from + i * size;
+      const n = Math.min(size, from + count - start);
+      if (n <= 0) return undefined;
+      const file = path.join(dir, `part-${i}.json`);
+      const env = { ...process.env, EVAL_MODELS: name, EVAL_ROBUST_FROM: String(start), EVAL_ROBUST_IMAGES: String(n), EVAL_PROCESSES: '1',
+        EVAL_RESULT_FILE: file, EVAL_UPDATE_MANIFESTS: '0', GRADLAB_THREADS: '1' };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/eval.ts', 'robustness'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      if (code !== 0) throw new Error(`eval child for images ${start}–${start + n - 1} exited with ${code}`);
+      return JSON.parse(await readFile(file, 'utf8')) as RangeResult;
+    }));
+    const done = parts.filter((p): p is RangeResult => p !== undefined);
+    const attacks: Record<string, AttackCounts> = {};
+    for (const label of Object.keys(done[0]!.attacks)) attacks[label] = mergeCounts(done.map((p) => p.attacks[label]!));
+    return { clean: done.reduce((sum, p) => sum + p.clean, 0), total: done.reduce((sum, p) => sum + p.total, 0), attacks };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<void> {
+  const from = Math.min(FROM, set.count);
+  const count = Math.min(IMAGES, set.count - from);
+  const result = PROCESSES > 1 ? await evalRangeInProcesses(name, from, count, PROCESSES) : await evalRange(name, epsilon, set, from, count);
+  if (RESULT_FILE) {
+    await writeFile(RESULT_FILE, JSON.stringify(result));
+    return;
+  }
+  const rows: string[][] = [['clean', pct(result.clean / count), '—', '', name === 'mnist-robust' ? 'Madry et al. 2018: 98.5%' : '']];
   let notes: string[] = [];
-  for (const [label, request] of attacks) {
-    const r = await attackAll(model, images, labels, request);
-    measured[label] = r.accuracy;
-    rows.push([`${label} ε=${epsilon}`, pct(r.accuracy), `${r.seconds.toFixed(0)} s`, r.stages.join(' → '), name.startsWith('mnist') ? PUBLISHED[label] ?? '' : '']);
+  const accuracy = (label: string) => (result.attacks[label] ? result.attacks[label].robust / count : undefined);
+  for (const [label, r] of Object.entries(result.attacks)) {
+    const stages = r.stages.map((st) => `${st.attack} ${pct(st.left / count)}`).join(' → ');
+    rows.push([`${label} ε=${epsilon}`, `${pct(r.robust / count)} (${r.robust}/${count})`, `${r.seconds.toFixed(0)} s`, stages, name.startsWith('mnist') ? PUBLISHED[label] ?? '' : '']);
     if (r.warnings.length) notes = r.warnings;
   }
-  process.stderr.write('\n');
   const manifest = JSON.parse(await readFile(`models/${name}/manifest.json`, 'utf8')) as ShippedManifest;
   const epochs = manifest.provenance?.epochsCompleted !== undefined ? ` — after ${manifest.provenance.epochsCompleted} of ${manifest.provenance.epochs} epochs` : '';
-  console.log(`\n## Robustness: ${name}${epochs} (first ${count} held-out images, L∞ ε=${epsilon}, AutoAttack ${VERSION})\n`);
+  const range = from === 0 ? `first ${count}` : `${count} from #${from}`;
+  console.log(`\n## Robustness: ${name}${epochs} (${range} held-out images, L∞ ε=${epsilon}, AutoAttack ${VERSION}${PROCESSES > 1 ? `, ${PROCESSES} processes` : ''})\n`);
   console.log(markdownTable(['attack', 'robust accuracy', 'wall time', 'AutoAttack stages (robust after each)', 'published (MNIST, ε=0.3)'], rows));
-  const ok = measured.AutoAttack! <= measured['PGD-40']!;
-  console.log(`\nAutoAttack ≤ PGD-40: ${ok ? 'yes' : 'NO'} (${pct(measured.AutoAttack!)} vs ${pct(measured['PGD-40']!)})`);
+  const aa = accuracy('AutoAttack');
+  const pgd = accuracy('PGD-40');
+  if (aa !== undefined && pgd !== undefined) console.log(`\nAutoAttack ≤ PGD-40: ${aa <= pgd ? 'yes' : 'NO'} (${pct(aa)} vs ${pct(pgd)})`);
   for (const w of notes) console.log(`- warning: ${w}`);
-  if (process.env.EVAL_UPDATE_MANIFESTS === '1' && name.endsWith('-robust')) {
-    manifest.provenance = { ...manifest.provenance, autoAttackAccuracy: measured.AutoAttack, autoAttack: `AutoAttack ${VERSION}, L∞ ε=${epsilon}, first ${count} held-out images (npm run eval -- robustness)` };
+  if (process.env.EVAL_UPDATE_MANIFESTS === '1' && name.endsWith('-robust') && aa !== undefined) {
+    const which = from === 0 ? `first ${count}` : `${count} (from #${from})`;
+    manifest.provenance = { ...manifest.provenance, autoAttackAccuracy: aa, autoAttackCorrect: result.attacks.AutoAttack!.robust,
+      autoAttack: `AutoAttack ${VERSION}, L∞ ε=${epsilon}, ${which} held-out images (npm run eval -- robustness)` };
     await writeFile(`models/${name}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   }
-  model.dispose();
-  return { autoattack: measured.AutoAttack!, pgd: measured['PGD-40']!, count };
 }
 
 /** Gradient and guided-backprop maps of mnist and mnist-robust on the same digits, one digit a row. */
@@ -146,14 +232,16 @@ async function gradientFigure(file: string): Promise<void> {
 }
 
 export async function evalRobustness(): Promise<void> {
-  const backend = await initBackend('wasm');
+  // Child processes (EVAL_PROCESSES) run on one thread each: GRADLAB_THREADS, as the server reads it.
+  const threads = process.env.GRADLAB_THREADS ? Number(process.env.GRADLAB_THREADS) : undefined;
+  const backend = await initBackend('wasm', threads ? { threads } : {});
   const only = process.env.EVAL_MODELS?.split(',').map((s) => s.trim());
-  console.log(`backend: ${backend.name}, ${backend.threads ?? '?'} thread(s)`);
+  if (!RESULT_FILE) console.log(`backend: ${backend.name}, ${backend.threads ?? '?'} thread(s)`);
   for (const { name, epsilon, heldOut } of MODELS) {
     if (!existsSync(`models/${name}/manifest.json`) || (only && !only.includes(name))) continue;
     await evalModel(name, epsilon, heldOut());
   }
-  if (existsSync('models/mnist-robust/manifest.json')) {
+  if (!RESULT_FILE && existsSync('models/mnist-robust/manifest.json')) {
     await mkdir('docs/images', { recursive: true });
     await gradientFigure('docs/images/robust-gradients.png');
     console.log('\nFigure: docs/images/robust-gradients.png (gradient and guided-backprop maps, mnist vs mnist-robust)');
