@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
 import { dataInputs, NodeAttrs, type GraphNodeDef } from './graph-node.ts';
 import { computesRelu, GRAPH_OPS, isConvOp, unsupportedReason } from './graph-ops.ts';
+import { plainRelu } from './relu-for-gradient.ts';
 
 interface Step {
   name: string;
@@ -150,7 +151,7 @@ export class GraphInterpreter implements FeatureGraph {
     return values;
   }
 
-  forward(x: tf.Tensor, { relu = tf.relu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
+  forward(x: tf.Tensor, { relu = plainRelu, capture, substitute }: FeatureRunOptions = {}): FeatureRun {
     if (this.unsupported !== undefined) throw new Error(`graph model: ${this.unsupported}`);
     for (const name of [capture, substitute?.name]) {
       if (name !== undefined && !this.steps.some((s) => s.name === name)) throw new Error(`graph model: no node named '${name}'`);
