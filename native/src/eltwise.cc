@@ -1,8 +1,11 @@
-// Element-wise kernels on the wasm heap, one thread (memory-bound: one pass over three arrays).
+// Element-wise kernels on the wasm heap (memory-bound: one pass over three arrays), split into
+// contiguous parts over the threads JavaScript asks for (one below the size threshold, and always
+// one in worker threads, which then start no OpenMP team: rules in common.h).
 // ReLU's backward pass in one pass: tfjs computes it as dy · step(x), two kernels and a temporary
 // the size of the activation; PyTorch's threshold_backward is this one loop.
 #include "eltwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -28,10 +31,18 @@ void relu_backprop(const Heap& heap, const double* g) {
   const float* dy = heap.at(g[kRbDyOffset], count);
   const float* y = heap.at(g[kRbYOffset], count);
   float* dx = heap.at(g[kRbDxOffset], count);
-  if (g[kRbGuided] != 0) {
-    mask<true>(dy, y, dx, count);
-  } else {
-    mask<false>(dy, y, dx, count);
+  const bool guided = g[kRbGuided] != 0;
+  const int threads = std::max(1, int(g[kRbThreads]));
+  use_threads(threads);
+  const size_t part = (count + size_t(threads) - 1) / size_t(threads);
+#pragma omp parallel for schedule(static) if (threads > 1)
+  for (int t = 0; t < threads; ++t) {
+    const size_t from = std::min(count, size_t(t) * part), to = std::min(count, from + part);
+    if (guided) {
+      mask<true>(dy + from, y + from, dx + from, to - from);
+    } else {
+      mask<false>(dy + from, y + from, dx + from, to - from);
+    }
   }
 }
 

@@ -32,7 +32,8 @@ const reference = (dy: tf.Tensor, y: tf.Tensor, guided: boolean) => {
   return guided ? tf.mul(masked, tf.step(dy)) : masked;
 };
 
-for (const shape of [[7], [2, 5, 3], [3, 9, 11, 17], [64, 10]]) {
+// The last shape is over the size from which the native kernel splits the work over every thread.
+for (const shape of [[7], [2, 5, 3], [3, 9, 11, 17], [64, 10], [64, 26, 26, 32]]) {
   for (const guided of [false, true]) {
     test(`reluBackprop ${shape.join('x')}${guided ? ' guided' : ''} equals dy · step(y)${guided ? ' · step(dy)' : ''} on wasm and cpu`, async () => {
       const { y, dy } = operands(shape);

@@ -24,6 +24,11 @@ const MM = {
   hasBias: 10, threads: 11, a: 12, b: 13, bias: 14, c: 15, size: 16,
 } as const;
 const SLICE_MAX_RANK = 6;
+/**
+ * Element-wise kernels share the multiply-add threshold of the thread policy (index.ts) at this
+ * weight per element: every thread from 1M elements (MNIST b64's 64×26×26×32 activations).
+ */
+const ELEMENTWISE_WEIGHT = 40;
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3 };
 
 type Inputs = Record<string, TensorInfo | undefined>;
@@ -164,14 +169,16 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
   };
 
   // ReLU's backward pass in one loop (relu-backprop.ts); a kernel of gradlab's own, no fallback.
-  const reluGeometry = new Float64Array(5);
+  const reluGeometry = new Float64Array(6);
   const reluBackprop = (args: KernelArgs): TensorInfo => {
     const { inputs: { dy, y }, backend } = args;
     if (dy!.dtype !== 'float32' || y!.dtype !== 'float32' || dy!.shape.join() !== y!.shape.join()) {
       throw new Error(`${RELU_BACKPROP_KERNEL}: dy and y must be float32 tensors of one shape`);
     }
     return into(backend, dy!.shape, (out) => {
-      reluGeometry.set([product(dy!.shape), offset(backend, dy!), offset(backend, y!), offset(backend, out), (args.attrs ?? {}).guided ? 1 : 0]);
+      const count = product(dy!.shape);
+      reluGeometry.set([count, offset(backend, dy!), offset(backend, y!), offset(backend, out), (args.attrs ?? {}).guided ? 1 : 0,
+        threadsFor(count * ELEMENTWISE_WEIGHT)]);
       addon.reluBackprop(heapOf(backend), reluGeometry);
     });
   };
