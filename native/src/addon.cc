@@ -7,11 +7,12 @@
 //   reluBackprop(heap: Uint8Array, geometry: Float64Array): void  (indices: eltwise.h)
 //   dropWeights(keys: Float64Array): void    forget reordered filters of disposed tensors
 //   clearCaches(): void                      forget every cached primitive input (tests)
-//   info(): { version, runtime, cachedWeights }
+//   info(): { version, runtime, processors, cachedWeights, gemm }   (gemm: the row-product kernel, gemm.h)
 #include <omp.h>
 
 #include "conv.h"
 #include "eltwise.h"
+#include "gemm.h"
 #include "matmul.h"
 #include "norm.h"
 #include "pool.h"
@@ -117,6 +118,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, result, "processors", value);
   napi_create_uint32(env, uint32_t(weight_cache().size()), &value);
   napi_set_named_property(env, result, "cachedWeights", value);
+  napi_create_string_utf8(env, rows_times_kernel(), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, result, "gemm", value);
   return result;
 }
 

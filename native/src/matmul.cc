@@ -1,10 +1,13 @@
-// Matrix products on the wasm heap through oneDNN's sgemm (row-major), with tfjs's fused bias and
-// activation applied in one pass afterwards. Threading rules in common.h.
+// Matrix products on the wasm heap, row-major: an untransposed A through gradlab's batch-invariant
+// row kernel (gemm.h), a transposed A through oneDNN's sgemm; tfjs's fused bias and activation
+// applied in one pass afterwards. Threading rules in common.h.
 #include "matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "conv.h"
+#include "gemm.h"
 
 namespace gradlab {
 
@@ -18,7 +21,8 @@ void mat_mul(const Heap& heap, const double* g) {
   if (batch <= 0 || m <= 0 || k <= 0 || n <= 0 || stride_a < 0 || stride_b < 0 || activation < kNone || activation > kLeakyRelu) {
     throw ArgError{"invalid matrix product geometry"};
   }
-  use_threads(int(g[kMmThreads]));
+  const int threads = std::max(1, int(g[kMmThreads]));
+  use_threads(threads);
   const float* a = heap.at(g[kMmAOffset], size_t(stride_a * (batch - 1) + m * k));
   const float* b = heap.at(g[kMmBOffset], size_t(stride_b * (batch - 1) + k * n));
   float* c = heap.at(g[kMmCOffset], size_t(batch * m * n));
@@ -31,12 +35,21 @@ void mat_mul(const Heap& heap, const double* g) {
     if (ta) {
       status = dnnl::sgemm('T', tb ? 'T' : 'N', m, n, k, 1.f, ai, m, bi, tb ? k : n, 0.f, ci, n);
     } else {
-      // Row by row, so that a row's result never depends on how many rows came with it: sgemm
-      // picks other kernels (and summation orders) for other row counts, and gradlab promises that
-      // an image explained in a batch gets exactly the map it gets alone.
-      for (int64_t r = 0; r < m && status == dnnl::status::success; ++r) {
-        status = dnnl::sgemm('N', tb ? 'T' : 'N', 1, n, k, 1.f, ai + r * k, k, bi, tb ? k : n, 0.f, ci + r * n, n);
+      // gradlab promises that an image explained in a batch gets exactly the map it gets alone, so
+      // a row's result must not depend on how many rows came with it. sgemm picks other kernels
+      // (and summation orders) for other row counts; it ran row by row, one pass over B per row.
+      // rows_times (gemm.h) is invariant by construction and reads B once per 4 rows. A transposed
+      // B is transposed into scratch first (one pass).
+      const float* bt = bi;
+      if (tb) {
+        static thread_local std::vector<float> scratch;
+        scratch.resize(size_t(k * n));
+        for (int64_t j = 0; j < n; ++j) {
+          for (int64_t p = 0; p < k; ++p) scratch[size_t(p * n + j)] = bi[j * k + p];
+        }
+        bt = scratch.data();
       }
+      rows_times(ai, bt, ci, m, k, n, threads);
     }
     if (status != dnnl::status::success) throw ArgError{"sgemm failed"};
     if (!bias && activation == kNone) continue;

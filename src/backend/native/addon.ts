@@ -22,7 +22,8 @@ export interface NativeAddon {
   reluBackprop(heap: Uint8Array, geometry: Float64Array): void;
   dropWeights(keys: Float64Array): void;
   clearCaches(): void;
-  info(): { version: string; runtime: string; processors: number; cachedWeights: number };
+  /** gemm: which batch-invariant row-product kernel runs on this CPU (native/src/gemm.h). */
+  info(): { version: string; runtime: string; processors: number; cachedWeights: number; gemm: 'avx2' | 'base' };
 }
 
 export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };

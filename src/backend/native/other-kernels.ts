@@ -1,8 +1,9 @@
 /**
  * The native addon's non-convolution kernels for the wasm backend, in place on the wasm heap like
  * conv-kernels.ts: MaxPoolGrad (one C++ pass, the semantics of gradlab's wasm kernel and the cpu
- * backend: kernels/max-pool-grad.ts) and the matrix products BatchMatMul and _FusedMatMul (oneDNN
- * sgemm, transposes read in place, bias + relu / relu6 / leakyrelu fused). Anything else (other
+ * backend: kernels/max-pool-grad.ts) and the matrix products BatchMatMul and _FusedMatMul (gradlab's
+ * batch-invariant row kernel, oneDNN's sgemm for a transposed A; transposes read in place, bias +
+ * relu / relu6 / leakyrelu fused). Anything else (other
  * dtypes, batch shapes that broadcast partially, prelu, a non-vector bias) runs the kernel
  * registered before (`fallback`). Products are batch-invariant: a row of A gets the same result
  * whatever rows come with it (matmul.cc). Also Slice for 4-byte dtypes (tfjs's wasm Slice makes one
@@ -115,9 +116,9 @@ export function nativeOtherKernels({ addon, threadsFor, fallback }: OtherKernelD
       g[MM.activation] = activation!;
       g[MM.alpha] = (attrs.leakyreluAlpha as number | undefined) ?? 0.2;
       g[MM.hasBias] = bias ? 1 : 0;
-      // Untransposed A runs row by row (matmul.cc): the thread count follows one row's work, so
-      // a row gets the same threads, and the same result, in any batch.
-      g[MM.threads] = threadsFor(transposeA ? batch * m * k * n : k * n);
+      // An untransposed A runs through native/src/gemm.h's kernel, whose rows' bits depend neither
+      // on the other rows nor on the thread count.
+      g[MM.threads] = threadsFor(batch * m * k * n);
       g[MM.a] = offset(backend, a!);
       g[MM.b] = offset(backend, b!);
       g[MM.bias] = bias ? offset(backend, bias) : 0;

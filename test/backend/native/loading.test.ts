@@ -1,8 +1,9 @@
 /**
  * The native addon is optional: `--native off`, an addon that is not built (MODULE_NOT_FOUND) and
  * one whose library cannot be loaded (ERR_DLOPEN_FAILED) all leave gradlab on its wasm kernels,
- * with the reason in the backend status and the same gradients. Each case runs in a child process
- * (the backend is chosen once per process).
+ * with the reason in the backend status and the same gradients; the addon's base row-product
+ * kernel (GRADLAB_NATIVE_GEMM=base, for CPUs without AVX2) gives them too. Each case runs in a
+ * child process (the backend is chosen once per process).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { maxRelativeError } from '../../helpers/kernel-check.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/native-status.ts', import.meta.url));
 
-function run(mode: string, env: Record<string, string> = {}): { native: NativeStatus; gradient: number[] } {
+function run(mode: string, env: Record<string, string> = {}): { native: NativeStatus; gemm?: string; gradient: number[]; dense: number[] } {
   const child = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
     encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000,
   });
@@ -48,7 +49,15 @@ test('without the addon gradlab runs its wasm kernels and says why, with the sam
     assert.match(broken.native.reason!, /ERR_DLOPEN_FAILED/);
     for (const other of [missing, broken]) assert.ok(maxRelativeError(other.gradient, off.gradient) <= 1e-5);
     const auto = run('auto');
-    if (auto.native.kernels.length) assert.ok(maxRelativeError(auto.gradient, off.gradient) <= 1e-5);
+    if (auto.native.kernels.length) {
+      assert.ok(maxRelativeError(auto.gradient, off.gradient) <= 1e-5);
+      assert.ok(maxRelativeError(auto.dense, off.dense) <= 1e-5);
+      // The addon's two row-product kernels (native/src/gemm.h) agree with the wasm ones.
+      const base = run('auto', { GRADLAB_NATIVE_GEMM: 'base' });
+      assert.equal(base.gemm, 'base');
+      assert.match(auto.gemm!, /^(avx2|base)$/);
+      assert.ok(maxRelativeError(base.dense, off.dense) <= 1e-5);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
