@@ -5,7 +5,7 @@
  * the core call at batch 1), `loaded` (event loop, `/healthz` and classify throughput while heavy
  * work fills its queue), `heavy` (heavy workers over HTTP with native kernels on and off), `jobs`
  * (jobs/s with one and two worker processes on Redis, and classify latency while they are
- * saturated), `profile` (an input gradient kernel by kernel: where the time goes). Default: all.
+ * saturated). Default: all.
  */
 import { benchAttacks } from './bench-attacks.ts';
 import { benchExplain } from './bench-explain.ts';
@@ -14,9 +14,8 @@ import { benchHttp } from './bench-http.ts';
 import { benchJobs } from './bench-jobs.ts';
 import { benchLoaded } from './bench-loaded.ts';
 import { benchOverhead } from './bench-overhead.ts';
-import { benchProfile } from './bench-profile.ts';
 
-const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp, overhead: benchOverhead, explain: benchExplain, attacks: benchAttacks, loaded: benchLoaded, heavy: benchHeavy, jobs: benchJobs, profile: benchProfile };
+const SECTIONS: Record<string, () => Promise<void>> = { http: benchHttp, overhead: benchOverhead, explain: benchExplain, attacks: benchAttacks, loaded: benchLoaded, heavy: benchHeavy, jobs: benchJobs };
 
 const wanted = process.argv.slice(2);
 for (const name of wanted) {
