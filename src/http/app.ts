@@ -42,8 +42,12 @@ export interface AppOptions {
 }
 
 /** Route paths whose answers must not be counted per model (no `:model` param). */
-function routeLabel(url: string | undefined): string {
-  return url ?? 'unmatched';
+/**
+ * A route's metrics label: its path as declared, without parameter regexes and with Fastify's
+ * escaped colon unescaped (`/v1/models/:model(^[^:/]+)::predict` → `/v1/models/:model:predict`).
+ */
+export function routeLabel(url: string | undefined): string {
+  return url === undefined ? 'unmatched' : url.replace(/\((?:[^()\\]|\\.)*\)/g, '').replace(/::/g, ':');
 }
 
 declare module 'fastify' {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { build } from '../helpers/build.ts';
 import { pixelArray } from '../helpers/images.ts';
+import { routeLabel } from '../../src/http/app.ts';
 
 test('metrics count requests by route, model and status, and report inference, batches and tfjs memory', async (t) => {
   const { app } = await build(t);
@@ -24,4 +25,14 @@ test('metrics count requests by route, model and status, and report inference, b
   assert.match(text, /gradlab_tfjs_tensors \d+/);
   assert.match(text, /gradlab_tfjs_bytes \d+/);
   assert.match(text, /process_resident_memory_bytes \d+/);
+});
+
+test('route labels are the declared paths without parameter regexes (KServe :predict reads as written)', async (t) => {
+  assert.equal(routeLabel('/v1/models/:model(^[^:/]+)::predict'), '/v1/models/:model:predict');
+  assert.equal(routeLabel('/v1/models/:model/classify'), '/v1/models/:model/classify');
+  assert.equal(routeLabel(undefined), 'unmatched');
+  const { app } = await build(t);
+  await request(app.server).post('/v1/models/tiny:predict').send({ instances: [pixelArray(8, 8, () => 0.2)] });
+  const text = (await request(app.server).get('/metrics')).text;
+  assert.match(text, /gradlab_http_requests_total\{method="POST",route="\/v1\/models\/:model:predict",model="tiny",status="200"\} 1/);
 });
