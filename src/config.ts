@@ -57,6 +57,11 @@ export interface Config {
   /** Extra model sources: `file://` or `http(s)://` URLs of a model folder or its manifest.json. */
   modelUrls: string[];
   logLevel: string;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client's address (per-address limits such as
+   * failed API-key attempts): false (none, the default), a hop count, or addresses/CIDRs.
+   */
+  trustProxy: boolean | number | string[];
   limits: Limits;
   batching: BatchingConfig;
   blackbox: BlackboxConfig;
@@ -64,6 +69,30 @@ export interface Config {
   work: WorkConfig;
   /** Redis (shared budgets and job queue) and the jobs' limits (src/jobs/config.ts). */
   jobs: JobsConfig;
+}
+
+const IPV4 = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/;
+const IPV6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?$/;
+
+/**
+ * --trust-proxy: `false` (default: the socket's address is the client's), `true` (every proxy:
+ * only when nothing but a proxy can reach gradlab), a hop count (1 behind one reverse proxy, as in
+ * docker/compose.yaml), or proxy addresses/CIDRs. Anything else is refused by name.
+ */
+function parseTrustProxy(value: string | undefined, where: string): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 16) return hops;
+    throw new ConfigError(`${where}: a hop count must be 1 to 16, got ${value}`);
+  }
+  const addresses = value.split(',').map((a) => a.trim()).filter(Boolean);
+  const bad = addresses.filter((a) => !IPV4.test(a) && !IPV6.test(a));
+  if (addresses.length === 0 || bad.length) {
+    throw new ConfigError(`${where}: expected false, true, a hop count or addresses/CIDRs, got '${bad[0] ?? value}'`);
+  }
+  return addresses;
 }
 
 const OPTIONS = {
@@ -76,6 +105,7 @@ const OPTIONS = {
   modelsDir: { flag: '--models-dir', env: 'GRADLAB_MODELS_DIR', describe: 'folder of model folders (default ./models)' },
   modelUrls: { flag: '--model-url', env: 'GRADLAB_MODEL_URLS', describe: 'extra model URL (file:// or http(s)://); repeatable, or comma-separated in the variable' },
   logLevel: { flag: '--log-level', env: 'GRADLAB_LOG_LEVEL', describe: 'pino level (default info)' },
+  trustProxy: { flag: '--trust-proxy', env: 'GRADLAB_TRUST_PROXY', describe: 'believe X-Forwarded-For from: false|true|<hops>|<address or CIDR>,... (default false; behind one reverse proxy: 1)' },
   maxImageBytes: { flag: '--max-image-bytes', env: 'GRADLAB_MAX_IMAGE_BYTES', describe: 'largest encoded image (default 5 MiB)' },
   maxImagePixels: { flag: '--max-image-pixels', env: 'GRADLAB_MAX_IMAGE_PIXELS', describe: 'largest decoded image in pixels (default 16777216)' },
   maxBatchSize: { flag: '--max-batch-size', env: 'GRADLAB_MAX_BATCH_SIZE', describe: 'most images per request (default 64)' },
@@ -138,6 +168,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     modelsDir: raw('modelsDir') ?? 'models',
     modelUrls,
     logLevel: oneOf('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    trustProxy: parseTrustProxy(raw('trustProxy'), where('trustProxy')),
     limits: {
       maxImageBytes,
       maxImagePixels: int('maxImagePixels', 4096 * 4096, 1, 2 ** 30),

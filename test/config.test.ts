@@ -52,3 +52,13 @@ test('bad values fail naming the flag and the variable', () => {
     assert.throws(() => loadConfig(argv, env), (e) => e instanceof ConfigError && message.test(e.message));
   }
 });
+
+test('--trust-proxy / GRADLAB_TRUST_PROXY: false by default, true, a hop count or addresses; anything else is refused by name', () => {
+  assert.equal(loadConfig([], {}).trustProxy, false);
+  assert.equal(loadConfig(['--trust-proxy', 'true'], {}).trustProxy, true);
+  assert.equal(loadConfig([], { GRADLAB_TRUST_PROXY: '1' }).trustProxy, 1);
+  assert.deepEqual(loadConfig(['--trust-proxy', '10.0.0.0/8, 127.0.0.1,::1'], {}).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
+  for (const bad of ['0', '17', 'yes', 'proxy.example', '10.0.0.0/8,nope']) {
+    assert.throws(() => loadConfig(['--trust-proxy', bad], {}), (e) => e instanceof ConfigError && /--trust-proxy \/ GRADLAB_TRUST_PROXY/.test(e.message), bad);
+  }
+});

@@ -42,6 +42,8 @@ export interface AppOptions {
 }
 
 /** Route paths whose answers must not be counted per model (no `:model` param). */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 /**
  * A route's metrics label: its path as declared, without parameter regexes and with Fastify's
  * escaped colon unescaped (`/v1/models/:model(^[^:/]+)::predict` → `/v1/models/:model:predict`).
@@ -65,6 +67,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.limits.maxBodyBytes,
+    // request.ip (per-address limits, the log) from X-Forwarded-For only for the proxies configured.
+    // A hop count as proxy-addr reads one: the first `hops` addresses from the socket are proxies.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     requestTimeout: config.limits.requestTimeoutMs,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

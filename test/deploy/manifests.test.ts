@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../scripts/lib/server-process.ts';
+import { loadConfig } from '../../src/config.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects, read field by field */
 const K8S = path.join(REPO_ROOT, 'deploy/k8s');
@@ -102,6 +103,8 @@ test('compose: Redis, two API replicas behind a load balancer, two workers, all 
     assert.equal(s.depends_on.redis.condition, 'service_healthy');
   }
   assert.equal(api.environment.GRADLAB_RUN_JOBS, 'no');
+  assert.equal(loadConfig([], api.environment).trustProxy, 1, 'behind nginx the API believes one X-Forwarded-For hop');
+  assert.match(readFileSync(path.join(REPO_ROOT, 'docker/nginx.conf'), 'utf8'), /X-Forwarded-For \$proxy_add_x_forwarded_for/);
   assert.deepEqual(worker.command, ['node', '--import', 'tsx', 'scripts/worker.ts']);
   assert.ok(lb.ports.includes('8080:8080'));
   const nginx = readFileSync(path.join(REPO_ROOT, 'docker', lb.volumes[0].split(':')[0]), 'utf8');

@@ -1,7 +1,9 @@
 /**
  * Issue #13, items 5 and 9: failed API keys are throttled per client address (20,000 wrong keys
  * used to answer 401 at 5,956/s), and rate-limit windows, like budgets and the throttle, survive
- * a restart (the limiter used to forget its window).
+ * a restart (the limiter used to forget its window). Behind a reverse proxy (--trust-proxy) the
+ * throttle is per client as X-Forwarded-For names it; without it, the header is ignored, so a
+ * guesser cannot escape the throttle by inventing addresses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,4 +46,17 @@ test('a rate-limit window survives a restart', async (t) => {
   assert.equal(limited.status, 429);
   assert.equal(limited.body.error.code, 'GRADLAB_RATE_LIMITED');
   assert.ok(Number(limited.headers['retry-after']) > 0);
+});
+
+test('X-Forwarded-For counts only from a trusted proxy: each client its own throttle behind one; ignored otherwise', async (t) => {
+  const guess = (app: Awaited<ReturnType<typeof blackbox>>['app'], key: string, client: string) =>
+    request(app.server).get('/v1/models').set('x-api-key', key).set('x-forwarded-for', client);
+  const proxied = await blackbox(t, await tempDataDir(t), ['--key-guess-limit', '3/minute', '--trust-proxy', '1']);
+  for (let i = 0; i < 3; i++) assert.equal((await guess(proxied.app, `guess-${i}`, '203.0.113.7')).status, 401);
+  assert.equal((await guess(proxied.app, 'guess-3', '203.0.113.7')).status, 429, 'the guesser is throttled');
+  assert.equal((await guess(proxied.app, 'alice', '198.51.100.2')).status, 200, 'another client behind the same proxy is not');
+  const direct = await blackbox(t, await tempDataDir(t), ['--key-guess-limit', '3/minute']);
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await guess(direct.app, `guess-${i}`, `203.0.113.${i}`)).status);
+  assert.deepEqual(statuses, [401, 401, 401, 429, 429], 'invented X-Forwarded-For addresses do not reset the throttle');
 });
