@@ -83,7 +83,12 @@ test('three black-box replicas on one Redis: exact budget, SIGKILL mid-traffic, 
   assert.ok(used <= 40, `never over the budget (${used})`);
   assert.ok(used >= answered, 'every answered query is charged');
   assert.ok(used - answered <= lost, `at most the lost requests are charged without an answer (used ${used}, answered ${answered}, lost ${lost})`);
-  assert.equal((await store.entries({ key: keyId('bob') })).length, answered, 'every answered query is in the shared log, once');
+  // A replica killed between writing a query's log entry and sending its answer leaves an entry
+  // whose client saw the connection drop: logged queries lie between the answered ones and those
+  // plus the lost ones, and each of them was charged.
+  const logged = (await store.entries({ key: keyId('bob') })).length;
+  assert.ok(logged >= answered, `every answered query is in the shared log (logged ${logged}, answered ${answered})`);
+  assert.ok(logged - answered <= lost && logged <= used, `only lost queries are logged without an answer, and every logged one is charged (logged ${logged}, answered ${answered}, lost ${lost}, used ${used})`);
 
   const survivors = replicas.slice(1);
   await redis.stop();
