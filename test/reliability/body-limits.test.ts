@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { startServer } from '../../scripts/lib/server-process.ts';
+import { startServer, waitReady } from '../../scripts/lib/server-process.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';
 import { CLOSE, MULTIPART_TYPE, textPart } from '../helpers/multipart.ts';
 
@@ -55,6 +55,10 @@ test('63 large multipart text fields × 3 concurrent: 413 each, no crash, memory
   const server = await startServer(['--models-dir', fixture.modelsDir, '--backend', 'wasm', '--max-body-bytes', String(2 * MiB)]);
   t.after(() => server.stop());
   const pid = server.child.pid!;
+  // The baseline once the server has settled: ready (its heavy workers loaded their backends) and
+  // past one refused upload (the parser's buffers exist), so that only what the uploads keep counts.
+  await waitReady(server.baseUrl);
+  await send(server.baseUrl, { 'content-type': MULTIPART_TYPE, 'transfer-encoding': 'chunked' }, fields(3, MiB));
   const before = residentBytes(pid);
   const answers = await Promise.all([0, 1, 2].map(() => send(server.baseUrl, { 'content-type': MULTIPART_TYPE, 'transfer-encoding': 'chunked' }, fields(63, MiB))));
   const statuses = answers.map((a) => a.status);
