@@ -13,6 +13,7 @@
  * `binarySearchSteps`. Shapes: images [N, H, W, C] in the model's value range.
  */
 import * as tf from '@tensorflow/tfjs';
+import { classMask } from '../model/class-mask.ts';
 import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
@@ -32,7 +33,7 @@ export interface CwOptions {
 
 /** The margin term f per image [N] from logits. */
 function margin(logits: tf.Tensor2D, classes: number[], targeted: boolean, confidence: number): tf.Tensor1D {
-  const mask = tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1]);
+  const mask = classMask(classes, logits.shape[1]);
   const own = tf.sum(tf.mul(logits, mask), 1);
   const other = tf.max(tf.sub(logits, tf.mul(mask, 1e9)), 1);
   const diff = targeted ? tf.sub(other, own) : tf.sub(own, other);

@@ -13,6 +13,7 @@
  * Shapes: images [N, H, W, C] in the model's value range.
  */
 import * as tf from '@tensorflow/tfjs';
+import { classMask } from '../model/class-mask.ts';
 import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import type { Criterion } from './criteria.ts';
@@ -56,8 +57,8 @@ export async function deepFool(model: ImageModel, x0: tf.Tensor4D, criterion: Cr
         const tiled = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, 1, 1, 1]), [n * k, h, w, c]) as tf.Tensor4D;
         const own = labels.flatMap((y) => new Array<number>(k).fill(y));
         const other = candidates.flat();
-        const otherMask = tf.oneHot(tf.tensor1d(other, 'int32'), classes);
-        const ownMask = tf.oneHot(tf.tensor1d(own, 'int32'), classes);
+        const otherMask = classMask(other, classes);
+        const ownMask = classMask(own, classes);
         const margins = (logits: tf.Tensor2D) => tf.sub(tf.sum(tf.mul(logits, otherMask), 1), tf.sum(tf.mul(logits, ownMask), 1));
         const f = tf.reshape(margins(model.logits(tiled)), [n, k]);
         const grad = tf.grad((input: tf.Tensor) => tf.sum(margins(model.logits(input as tf.Tensor4D))) as tf.Scalar)(tiled);

@@ -17,6 +17,7 @@
  * Cost: steps × targets gradient iterations.
  */
 import * as tf from '@tensorflow/tfjs';
+import { classMask } from '../model/class-mask.ts';
 import { nextTick } from './gradient-descent.ts';
 import { exactSign, type NormName } from './norms.ts';
 import { adversarialMask, APGD_STEPS, rankedOthers, TARGETS } from './apgd.ts';
@@ -45,7 +46,7 @@ async function fabTarget(c: AttackContext, x0: tf.Tensor2D, shape: [number, numb
   const [lo, hi] = c.bounds;
   const n = labels.length;
   const classes = c.model.manifest.labels.length;
-  const diff = tf.tidy(() => tf.sub(tf.oneHot(tf.tensor1d(targets, 'int32'), classes), tf.oneHot(tf.tensor1d(labels, 'int32'), classes)));
+  const diff = tf.tidy(() => tf.sub(classMask(targets, classes), classMask(labels, classes)));
   const margins = (flat: tf.Tensor) => tf.sum(tf.mul(c.model.logits(tf.reshape(flat, [n, ...shape]) as tf.Tensor4D), diff), 1) as tf.Tensor1D;
   const bestNorm = new Array<number>(n).fill(Infinity);
   const best = new Array<Float32Array | null>(n).fill(null);

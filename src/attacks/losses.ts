@@ -11,6 +11,7 @@
  * All losses are to be maximised.
  */
 import * as tf from '@tensorflow/tfjs';
+import { classMask } from '../model/class-mask.ts';
 
 const DLR_EPSILON = 1e-12;
 
@@ -27,7 +28,7 @@ function ranked(logits: tf.Tensor2D): (k: number) => tf.Tensor1D {
 }
 
 function logitOf(logits: tf.Tensor2D, classes: number[]): tf.Tensor1D {
-  return tf.sum(tf.mul(logits, tf.oneHot(tf.tensor1d(classes, 'int32'), logits.shape[1])), 1) as tf.Tensor1D;
+  return tf.sum(tf.mul(logits, classMask(classes, logits.shape[1])), 1) as tf.Tensor1D;
 }
 
 /** Untargeted DLR for true labels `labels`. */
@@ -58,7 +59,7 @@ export function targetedDlrLoss(logits: tf.Tensor2D, labels: number[], targets: 
 export function marginLoss(logits: tf.Tensor2D, labels: number[]): tf.Tensor1D {
   return tf.tidy(() => {
     const own = logitOf(logits, labels);
-    const others = tf.add(logits, tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), logits.shape[1]), -1e9));
+    const others = tf.add(logits, tf.mul(classMask(labels, logits.shape[1]), -1e9));
     return tf.sub(own, tf.max(others, 1)) as tf.Tensor1D;
   });
 }

@@ -4,6 +4,7 @@
  * so that one gradient call gives every image its own map (images do not interact at inference).
  */
 import * as tf from '@tensorflow/tfjs';
+import { classMask } from '../model/class-mask.ts';
 
 export const SCORE_KINDS = ['logprob', 'logit'] as const;
 export type ScoreKind = (typeof SCORE_KINDS)[number];
@@ -11,7 +12,7 @@ export type ScoreKind = (typeof SCORE_KINDS)[number];
 /** Per-image target scores [N] from logits [N, classes]. */
 export function classScores(logits: tf.Tensor2D, targets: number[], kind: ScoreKind): tf.Tensor1D {
   const values = kind === 'logprob' ? tf.logSoftmax(logits) : logits;
-  const mask = tf.oneHot(tf.tensor1d(targets, 'int32'), logits.shape[1]);
+  const mask = classMask(targets, logits.shape[1]);
   return tf.sum(tf.mul(values, mask), 1) as tf.Tensor1D;
 }
 

@@ -1,14 +1,13 @@
 /**
- * Batch norm folded into the conv before it, for the recorded-gradient forward pass
- * (gradient-forward.ts): a Conv2D/DepthwiseConv2D with a linear activation whose only consumer is
+ * Batch norm folded into the conv before it, for the gradient forward pass (gradient-forward.ts,
+ * conv-chain.ts runs it): a Conv2D/DepthwiseConv2D with a linear activation whose only consumer is
  * a batch-norm layer (the ResNet/MobileNet pattern) runs as one conv with kernel·factor and
  * bias·factor + shift, which drops the batch norm's full-size multiply and add from the forward
  * and the backward pass. The folded weights are computed once and recomputed only if a weight
  * variable is reassigned; `dispose` releases them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedConvForGradient } from './conv-for-gradient.ts';
-import { activationName, batchNormAffine, type Layer } from './layer-for-gradient.ts';
+import { batchNormAffine, type Layer } from './layer-for-gradient.ts';
 
 /** The variables a fold depends on: a change of any of their data means the fold is stale. */
 function foldSources(conv: Layer, bn: Layer): tf.Tensor[] {
@@ -26,20 +25,10 @@ export class ConvBatchNormFold {
 
   constructor(readonly conv: Layer, readonly bn: Layer) {}
 
-  /** conv(x) followed by the batch norm, with the folded weights (recomputed if a weight changed). */
-  apply(x: tf.Tensor4D): tf.Tensor {
+  /** The folded kernel and bias (recomputed first if a weight changed); owned by the fold. */
+  weights(): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
     this.prepare();
-    const config = this.conv.getConfig();
-    const strides = config.strides as [number, number];
-    const padding = config.padding as 'same' | 'valid';
-    const dilation = config.dilationRate as number | [number, number];
-    const depthwise = this.conv.getClassName() !== 'Conv2D';
-    const fused = fusedConvForGradient(x, this.kernel as tf.Tensor4D, this.bias as tf.Tensor1D, { depthwise, strides, padding, dilation }, 'none');
-    if (fused) return fused;
-    const z = this.conv.getClassName() === 'Conv2D'
-      ? tf.conv2d(x, this.kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
-      : tf.depthwiseConv2d(x, this.kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation);
-    return tf.add(z, this.bias!);
+    return { kernel: this.kernel as tf.Tensor4D, bias: this.bias as tf.Tensor1D };
   }
 
   /** Computes the folded weights unless they are up to date. */
@@ -67,14 +56,6 @@ export class ConvBatchNormFold {
     this.bias?.dispose();
     this.kernel = this.bias = undefined;
   }
-}
-
-/** Whether `layer` is a conv whose output can take a following batch norm into its weights. */
-export function foldableConv(layer: Layer): boolean {
-  const cls = layer.getClassName();
-  const config = layer.getConfig();
-  const linear = activationName(layer) === undefined || activationName(layer) === 'linear';
-  return (cls === 'Conv2D' || cls === 'DepthwiseConv2D') && linear && config.dataFormat !== 'channelsFirst';
 }
 
 export function foldableBatchNorm(layer: Layer): boolean {

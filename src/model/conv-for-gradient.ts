@@ -9,7 +9,8 @@
  * weight gradient is ever computed (an input gradient throws it away). Nothing in gradlab's core
  * differentiates with respect to weights through this path; training uses the model's own
  * `apply`. Dilated convolutions are not handled (tfjs' conv gradients refuse them too):
- * `fusedConvForGradient` returns undefined and the layer runs unfused.
+ * `fusedConvForGradient` returns undefined and the layer runs unfused. Outside a recorded gradient
+ * the forward kernel runs alone (the model's plain forward pass uses this path too, image-model.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { reluBackprop } from '../backend/relu-backprop.ts';
@@ -18,7 +19,8 @@ import type { ReluKind } from './relu-for-gradient.ts';
 export interface ConvGeometry {
   depthwise: boolean;
   strides: [number, number];
-  padding: 'same' | 'valid';
+  /** tfjs' padding: 'same', 'valid', or explicit [[0, 0], [top, bottom], [left, right], [0, 0]] (a folded ZeroPadding2D). */
+  padding: 'same' | 'valid' | tf.backend_util.ExplicitPadding;
   dilation: number | [number, number];
 }
 
@@ -36,9 +38,12 @@ export function fusedConvForGradient(
   const { depthwise, strides, padding } = geometry;
   const inputShape = x.shape;
   const attrs = { strides, pad: padding, dataFormat: 'NHWC', dilations: [1, 1], activation: relu === 'none' ? 'linear' : 'relu' };
+  const forwardKernel = depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D';
+  const weights: Record<string, tf.Tensor> = { filter: kernel, ...(bias ? { bias } : {}) };
+  // Nothing recorded: the forward kernel alone, without a custom gradient's bookkeeping.
+  if (tf.engine().state.gradientDepth === 0) return tf.engine().runKernel(forwardKernel, { x, ...weights }, attrs) as tf.Tensor4D;
   const op = tf.customGrad(((input: tf.Tensor4D, save: tf.GradSaveFunc) => {
-    const inputs: Record<string, tf.Tensor> = { x: input, filter: kernel, ...(bias ? { bias } : {}) };
-    const y = tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', inputs, attrs) as tf.Tensor4D;
+    const y = tf.engine().runKernel(forwardKernel, { x: input, ...weights }, attrs) as tf.Tensor4D;
     if (relu !== 'none') save([y]);
     return {
       value: y,

@@ -7,8 +7,10 @@
  * input gradient throws away: on ResNet-18 that was a third of the backward pass. Batch norm's
  * gradient (tfjs `FusedBatchNorm`) materialises full-size tiles and differences it never needs for
  * the input gradient. This module runs the same layers with plain ops instead, one layer at a
- * time (layer-for-gradient.ts), and runs a conv followed by its only consumer, a batch norm, as one
- * conv with the batch norm folded into its weights (batch-norm-fold.ts).
+ * time (layer-for-gradient.ts), and runs a conv with the zero padding before it and the batch norm
+ * and ReLU after it as one fused conv (conv-chain.ts). With nothing recorded the same layers run
+ * without custom gradients: ImageModel's plain forward pass uses it too (faster than `predict`,
+ * whose batch norms, paddings and per-layer bookkeeping it skips).
  *
  * Values are the same as `predict`'s up to float rounding (tested). `forModel` walks the model's
  * graph in its layer order (topological), so residual networks work; models with shared layers
@@ -16,10 +18,12 @@
  *
  * It is also the model's feature graph (feature-graph.ts): `forward` reads or replaces any
  * layer's output, so Grad-CAM and unit visualisation work on functional (residual,
- * multi-branch) models; a conv whose output is read or replaced runs unfolded in that pass.
+ * multi-branch) models; a chain with an inner output read or replaced runs layer by layer in that
+ * pass.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConvBatchNormFold, foldableBatchNorm, foldableConv } from './batch-norm-fold.ts';
+import { foldableBatchNorm } from './batch-norm-fold.ts';
+import { chainableConv, ConvChain, foldablePadding, linearConv, plainReluLayer, type ConvChainLayers } from './conv-chain.ts';
 import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
 import { applyLayerForGradient, hasRelu, RELU_REPLACED, type Layer, type ReluFn } from './layer-for-gradient.ts';
 import { plainRelu } from './relu-for-gradient.ts';
@@ -31,29 +35,57 @@ interface Step {
   /** Keys of the tensors the layer takes (symbolic tensor ids), in order. */
   inputs: number[];
   output: number;
-  /** A conv with the next step's batch norm folded in: runs both, and sets `foldedOutput`. */
-  fold?: ConvBatchNormFold;
-  foldedOutput?: number;
-  /** A batch norm folded into the conv before it: nothing to run. */
-  folded?: boolean;
+  /** The first layer of a conv chain (conv-chain.ts): runs the whole chain, whose output is `chainOutput`. */
+  chain?: ConvChain;
+  chainOutput?: number;
+  /** The outputs of every layer in the chain, its own included. */
+  chainMembers?: number[];
+  /** A later layer of a chain: skipped when its chain ran. */
+  inChain?: Step;
 }
 
 /**
- * Marks each conv → batch-norm pair that can run as one conv: the conv (linear activation) feeds
- * only the batch norm, and its own output is not the model's. Precomputes their folded weights.
+ * Finds each conv chain ([zero padding] → conv → [batch norm] → [ReLU], conv-chain.ts): a layer
+ * joins only if its input's sole consumer is the next layer and no joined output is the model's.
+ * Precomputes the chains' folded weights.
  */
-function planFolds(steps: Step[], modelOutput: number): void {
+function planChains(steps: Step[], modelOutput: number, foldBatchNorm: boolean): void {
   const consumers = new Map<number, number>();
   for (const step of steps) for (const id of step.inputs) consumers.set(id, (consumers.get(id) ?? 0) + 1);
-  for (let i = 0; i + 1 < steps.length; i++) {
-    const conv = steps[i]!;
-    const bn = steps.find((s) => s.inputs.length === 1 && s.inputs[0] === conv.output);
-    if (!bn || !foldableConv(conv.layer) || !foldableBatchNorm(bn.layer)) continue;
-    if (consumers.get(conv.output) !== 1 || conv.output === modelOutput || conv.fold || bn.folded) continue;
-    conv.fold = new ConvBatchNormFold(conv.layer, bn.layer);
-    conv.fold.prepare();
-    conv.foldedOutput = bn.output;
-    bn.folded = true;
+  const producer = new Map(steps.map((s) => [s.output, s]));
+  const free = (s: Step | undefined): s is Step => s !== undefined && !s.chain && !s.inChain;
+  const soleConsumer = (id: number) =>
+    consumers.get(id) === 1 && id !== modelOutput ? steps.find((s) => s.inputs.length === 1 && s.inputs[0] === id) : undefined;
+  for (const step of steps) {
+    if (!free(step) || step.inputs.length !== 1 || !chainableConv(step.layer)) continue;
+    const members = [step];
+    const layers: ConvChainLayers = { conv: step.layer };
+    const before = producer.get(step.inputs[0]!);
+    if (free(before) && before.inputs.length === 1 && soleConsumer(before.output) === step && foldablePadding(before.layer, step.layer)) {
+      layers.pad = before.layer;
+      members.unshift(before);
+    }
+    if (linearConv(step.layer)) {
+      let tail = step;
+      const bn = soleConsumer(tail.output);
+      if (foldBatchNorm && free(bn) && foldableBatchNorm(bn.layer)) {
+        layers.bn = bn.layer;
+        members.push(bn);
+        tail = bn;
+      }
+      const relu = soleConsumer(tail.output);
+      if (free(relu) && plainReluLayer(relu.layer)) {
+        layers.relu = relu.layer;
+        members.push(relu);
+      }
+    }
+    if (members.length === 1) continue;
+    const head = members[0]!;
+    head.chain = new ConvChain(layers);
+    head.chain.prepare();
+    head.chainOutput = members[members.length - 1]!.output;
+    head.chainMembers = members.map((m) => m.output);
+    for (const m of members.slice(1)) m.inChain = head;
   }
 }
 
@@ -103,13 +135,13 @@ export class GradientForward implements FeatureGraph {
       steps.push({ layer, inputs: node.inputTensors.map((t) => t.id), output: node.outputTensors[0]!.id });
     }
     const output = net.outputs[0]!.id;
-    if (options.foldBatchNorm !== false) planFolds(steps, output);
+    planChains(steps, output, options.foldBatchNorm !== false);
     return new GradientForward(steps, net.inputs[0]!.id, output);
   }
 
   /** Releases the folded conv weights. */
   dispose(): void {
-    for (const step of this.steps) step.fold?.dispose();
+    for (const step of this.steps) step.chain?.dispose();
   }
 
   /** The model's output for x; every plain ReLU goes through `relu`. */
@@ -125,14 +157,15 @@ export class GradientForward implements FeatureGraph {
     if (substitute !== undefined && substituteId === undefined) throw new Error(`gradient forward: no layer named '${substitute.name}'`);
     const stopAtCapture = captureId !== undefined && substituteId === undefined;
     const values = new Map<number, tf.Tensor>([[this.input, x]]);
-    // A folded conv's own output does not exist: a pass that reads or replaces the conv's or the
-    // batch norm's output runs the pair unfolded.
-    const touched = (id: number | undefined) => id !== undefined && (id === captureId || id === substituteId);
-    const unfolded = new Set<number>();
-    for (const { layer, inputs, output, fold, foldedOutput, folded } of this.steps) {
-      if (folded && !unfolded.has(output)) continue;
-      const useFold = fold !== undefined && !touched(output) && !touched(foldedOutput);
-      if (fold && !useFold) unfolded.add(foldedOutput!);
+    // A chain's inner outputs do not exist: a pass that reads or replaces one of them (or replaces
+    // the chain's output) runs the chain's layers one by one.
+    const touched = (id: number) => id === captureId || id === substituteId;
+    const chainRuns = (step: Step) =>
+      step.chainMembers!.every((id) => id === step.chainOutput || !touched(id)) && step.chainOutput !== substituteId;
+    const ran = new Set<Step>();
+    for (const step of this.steps) {
+      if (step.inChain && ran.has(step.inChain)) continue;
+      const { layer, inputs, output } = step;
       if (output === substituteId) {
         values.set(output, substitute!.value);
         continue;
@@ -142,11 +175,12 @@ export class GradientForward implements FeatureGraph {
         if (!value) throw new Error(`gradient forward: layer ${layer.name} runs before its input`);
         return value;
       });
-      if (useFold && args[0]!.rank === 4) {
-        values.set(foldedOutput!, fold.apply(args[0] as tf.Tensor4D));
+      if (step.chain && args[0]!.rank === 4 && chainRuns(step)) {
+        values.set(step.chainOutput!, step.chain.apply(args[0] as tf.Tensor4D, relu));
+        ran.add(step);
+        if (step.chainOutput === captureId && stopAtCapture) break;
         continue;
       }
-      if (fold) unfolded.add(foldedOutput!);
       values.set(output, args.length === 1 ? applyLayerForGradient(layer, args[0]!, relu) : layer.apply(args, { training: false }) as tf.Tensor);
       if (output === captureId && stopAtCapture) break;
     }

@@ -48,14 +48,18 @@ export class ImageModel {
 
   /**
    * Class scores before softmax, [N, classes]. For probability-output models: log-probabilities.
-   * While a gradient is recorded, Layers models run unfused (see gradient-forward.ts) and graph
-   * models through the graph interpreter (graph-interpreter.ts).
+   * Layers models run through the gradient forward (gradient-forward.ts: conv chains fused, batch
+   * norms folded, input-only gradients), recorded or not; graph models run through the graph
+   * interpreter (graph-interpreter.ts) while a gradient is recorded and tfjs' executor otherwise.
    */
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    if (recordingGradient()) {
+    if (this.net instanceof tf.LayersModel) {
+      const forward = this.gradientForward();
+      if (forward) return this.logitsFromOutput(forward.run(x));
+    } else if (recordingGradient()) {
       // Graph models: the interpreter's plain ops (tfjs' executor frees intermediate tensors
       // that a recorded gradient still needs, and fused kernels' gradients compute the filter's too).
-      const features: FeatureGraph | undefined = this.net instanceof tf.GraphModel ? this.featureGraph() : this.gradientForward();
+      const features: FeatureGraph | undefined = this.featureGraph();
       if (features && features.unsupported === undefined) return this.logitsFromOutput(features.forward(x).output!);
     }
     const out = this.net.predict(x) as tf.Tensor | tf.Tensor[];

@@ -4,7 +4,8 @@
  *
  * - Conv2D, DepthwiseConv2D: one op with bias and ReLU and an input-only gradient
  *   (conv-for-gradient.ts), the activation after it when it is not a ReLU to fuse;
- * - Dense: unfused matMul, bias add, then the activation;
+ * - Dense: one op with bias and ReLU and an input-only gradient (dense-for-gradient.ts), the
+ *   activation after it when it is not a ReLU to fuse;
  * - BatchNormalization (inference): `x * factor + shift` with per-channel factor = γ/√(σ²+ε) and
  *   shift = β − μ·factor, so its input gradient is one broadcast multiply;
  * - ReLU / Activation('relu') and relu activations: `relu` (replaceable, for guided backprop; the
@@ -14,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedConvForGradient } from './conv-for-gradient.ts';
+import { denseForGradient } from './dense-for-gradient.ts';
 import { plainRelu, reluKindOf } from './relu-for-gradient.ts';
 
 export type Layer = tf.layers.Layer;
@@ -38,7 +40,7 @@ export function relu6Through(relu: ReluFn, x: tf.Tensor): tf.Tensor {
   return reluKindOf(relu) === 'plain' ? tf.relu6(x) : tf.minimum(relu(x), 6);
 }
 
-function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
+export function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
   const name = activationName(layer);
   if (name === undefined || name === 'linear') return z;
   if (name === 'relu') return relu(z);
@@ -105,11 +107,20 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
     const [kernel, bias] = layer.getWeights();
     const units = kernel!.shape[1]!;
     // Dense on [..., features] acts on the last axis: as one matMul over the flattened leading axes.
-    const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
-    let z: tf.Tensor = tf.matMul(flat, kernel as tf.Tensor2D);
-    if (bias && config.useBias !== false) z = tf.add(z, bias);
+    const flat = (x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!])) as tf.Tensor2D;
+    const useBias = bias && config.useBias !== false ? (bias as tf.Tensor1D) : undefined;
+    const reluKind = reluKindOf(relu);
+    const fuseRelu = activationName(layer) === 'relu' && reluKind !== undefined;
+    const fused = denseForGradient(flat, kernel as tf.Tensor2D, useBias, fuseRelu ? reluKind : 'none');
+    let z: tf.Tensor;
+    if (fused) {
+      z = fused;
+    } else {
+      z = tf.matMul(flat, kernel as tf.Tensor2D);
+      if (useBias) z = tf.add(z, useBias);
+    }
     if (x.rank > 2) z = tf.reshape(z, [...x.shape.slice(0, -1), units]);
-    return applyActivation(layer, z, relu);
+    return fused && fuseRelu ? z : applyActivation(layer, z, relu);
   }
   if (cls === 'BatchNormalization') {
     const y = batchNormForGradient(layer, x);

@@ -24,12 +24,15 @@ function reluWithBackprop(guided: boolean) {
 const plain = reluWithBackprop(false);
 const guided = reluWithBackprop(true);
 
+// Nothing recorded (the model's plain forward pass): tfjs' ReLU alone, no custom gradient's bookkeeping.
+const recording = () => tf.engine().state.gradientDepth > 0;
+
 export function plainRelu(x: tf.Tensor): tf.Tensor {
-  return plain(x);
+  return recording() ? plain(x) : tf.relu(x);
 }
 
 export function guidedRelu(x: tf.Tensor): tf.Tensor {
-  return guided(x);
+  return recording() ? guided(x) : tf.relu(x);
 }
 
 /** Which of the two a ReLU function is (tfjs' own `tf.relu` counts as plain), or undefined. */

@@ -1,8 +1,8 @@
 /**
  * A conv layer as one op for input gradients (src/model/conv-for-gradient.ts): for conv and
- * depthwise filters, strides 1 and 2, 'same' and 'valid', with and without bias, linear / plain
- * ReLU / guided ReLU, its value and its input gradient on wasm equal the unfused ops' on the cpu
- * backend (conv, bias add, tfjs' relu or the guided ReLU's definition), it computes no weight
+ * depthwise filters, strides 1 and 2, 'same', 'valid' and explicit padding, with and without
+ * bias, linear / plain ReLU / guided ReLU, its value and its input gradient on wasm equal the
+ * unfused ops' on the cpu backend (conv, bias add, tfjs' relu or the guided ReLU's definition), it computes no weight
  * gradient, and it leaks nothing. Dilated convolutions are left to the unfused path.
  */
 import { before, test } from 'node:test';
@@ -72,8 +72,20 @@ for (const depthwise of [false, true]) {
   }
 }
 
+// Explicit, uneven padding: a ZeroPadding2D folded into a 'valid' conv (conv-chain.ts).
+for (const depthwise of [false, true]) {
+  CASES.push({
+    x: [2, 9, 8, 3],
+    filter: depthwise ? [3, 3, 3, 2] : [3, 3, 3, 5],
+    geometry: { depthwise, strides: [2, 2], padding: [[0, 0], [1, 2], [2, 1], [0, 0]], dilation: 1 },
+    bias: true,
+    relu: 'plain',
+  });
+}
+
 for (const c of CASES) {
-  const { depthwise, strides, padding } = c.geometry;
+  const { depthwise, strides } = c.geometry;
+  const padding = Array.isArray(c.geometry.padding) ? `explicit ${JSON.stringify(c.geometry.padding)}` : c.geometry.padding;
   test(`${depthwise ? 'depthwise' : 'conv'} stride ${strides[0]} ${padding}${c.bias ? ' bias' : ''} relu=${c.relu}: value and input gradient equal the unfused ops'`, async () => {
     const expected = await run('cpu', c, false);
     const actual = await run('wasm', c, true);

@@ -121,15 +121,22 @@ for (const spec of MODELS) {
     const expected = await gradient('cpu', false);
     const actual = await gradient('wasm', true);
     assert.ok(maxRelativeError(actual.data, expected.data) <= TOLERANCE, `max relative error ${maxRelativeError(actual.data, expected.data)}`);
-    // Convolutions run fused forward (conv-for-gradient.ts) with an input-only gradient; tfjs' own
-    // fused ops would compute weight gradients.
-    for (const wasteful of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'FusedBatchNorm', '_FusedMatMul', 'Conv2D', 'DepthwiseConv2dNative']) {
+    // Convolutions and dense layers run fused forward (conv-for-gradient.ts, dense-for-gradient.ts)
+    // with an input-only gradient; tfjs' own fused ops would compute weight gradients.
+    for (const wasteful of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'FusedBatchNorm', 'Conv2D', 'DepthwiseConv2dNative']) {
       assert.ok(!actual.kernels.includes(wasteful), `the recorded gradient ran ${wasteful}`);
     }
     assert.ok(actual.kernels.includes('FusedConv2D') || actual.kernels.includes('FusedDepthwiseConv2D'), 'convolutions run fused');
+    // Each dense layer: one fused product forward and one product backward (its input's gradient;
+    // a weight gradient would be a second).
+    const count = (name: string) => actual.kernels.filter((k) => k === name).length;
+    const probe = spec.build();
+    const dense = probe.layers.filter((l) => l.getClassName() === 'Dense').length;
+    probe.dispose();
+    assert.equal(count('_FusedMatMul'), dense, 'dense layers run fused forward');
+    assert.equal(count('BatchMatMul'), dense, 'dense layers compute their input\'s gradient only');
     // With the native addon, every ReLU's backward pass is one kernel: the only dy · step(x) left
     // are ReLU6's (tfjs' relu6 gradient), one per Relu6.
-    const count = (name: string) => actual.kernels.filter((k) => k === name).length;
     if (hasReluBackpropKernel()) assert.ok(count('Step') <= count('Relu6'), `a ReLU ran its two-kernel backward pass: ${actual.kernels.join()}`);
   });
 }
@@ -193,6 +200,10 @@ test('conv -> batch norm runs as one conv with folded weights, refolded when a w
   const profile = await tf.profile(() => runner.run(x));
   tf.dispose(profile.result);
   assert.ok(!profile.kernels.some((k) => k.name === 'Rsqrt'), 'the batch norms were folded');
+  // The zero padding before the strided conv is the conv's own padding, and the ReLU after
+  // conv → batch norm is the fused conv's: no PadV2, and only the ReLU after the residual add runs alone.
+  assert.ok(!profile.kernels.some((k) => k.name === 'PadV2'), 'the zero padding was folded');
+  assert.equal(profile.kernels.filter((k) => k.name === 'Relu').length, 0, 'the ReLU after the batch norm was fused');
   // Changing a batch-norm variable (as training or setWeights does) refolds on the next call.
   const bn = net.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
   bn.setWeights(bn.getWeights().map((w, i) => tf.add(w, 0.25 * (i + 1))));
@@ -212,4 +223,50 @@ test('an ImageModel holds its folded weights from construction and releases them
   assert.equal(tf.memory().numTensors, withNet + 4, 'two folds, a kernel and a bias each');
   model.dispose();
   assert.equal(tf.memory().numTensors, withNet - variables, 'the folds and the network\'s variables are released');
+});
+
+test('reading or replacing a layer inside a conv chain runs that chain layer by layer, with the same values', async () => {
+  await tf.setBackend('wasm');
+  const net = withWeights(residualNet);
+  const runner = GradientForward.forModel(net)!;
+  const x = tf.tensor4d(values(2 * 12 * 12 * 3, 12), [2, 12, 12, 3]);
+  const before = tf.memory().numTensors;
+  const names = net.layers.map((l) => l.name);
+  const bnName = names.find((n) => n.startsWith('batch_normalization'))!;
+  const padName = names.find((n) => n.startsWith('zero_padding2d'))!;
+  tf.tidy(() => {
+    // The batch norm's output exists only when its chain runs unfolded: read it, and compare with
+    // a sub-model of the same layers.
+    const captured = runner.forward(x, { capture: bnName }).captured!;
+    const reference = tf.model({ inputs: net.inputs, outputs: net.getLayer(bnName).output }).predict(x) as tf.Tensor;
+    assert.ok(maxRelativeError(captured.dataSync(), reference.dataSync()) <= TOLERANCE, 'captured batch-norm output');
+    // Replacing the padded tensor by itself gives the model's output (the conv then pads nothing itself).
+    const padded = runner.forward(x, { capture: padName }).captured!;
+    assert.deepEqual(padded.shape, [2, 14, 14, 8]);
+    const output = runner.forward(x, { substitute: { name: padName, value: padded } }).output!;
+    assert.ok(maxRelativeError(output.dataSync(), (net.predict(x) as tf.Tensor).dataSync()) <= TOLERANCE, 'output through a replaced padding');
+  });
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose();
+  runner.dispose();
+  net.dispose();
+});
+
+test('ImageModel\'s plain forward pass runs the gradient forward: predict\'s values, batch norms folded, no padding copies', async () => {
+  await tf.setBackend('wasm');
+  const net = withWeights(residualNet);
+  const model = new ImageModel({ ...manifestFor('t', [12, 12, 3], ['a', 'b', 'c', 'd', 'e']), output: 'logits' }, net, 'memory');
+  const images = [values(12 * 12 * 3, 13), values(12 * 12 * 3, 14)];
+  const before = tf.memory().numTensors;
+  const profile = await tf.profile(() => tf.tidy(() => model.logits(model.batchTensor(images))));
+  const logits = await (profile.result as tf.Tensor).data();
+  tf.dispose(profile.result as tf.Tensor);
+  const kernels = profile.kernels.map((k) => k.name);
+  for (const skipped of ['FusedBatchNorm', 'PadV2', 'Rsqrt']) assert.ok(!kernels.includes(skipped), `the plain forward ran ${skipped}`);
+  const expected = tf.tidy(() => (net.predict(model.batchTensor(images)) as tf.Tensor).dataSync());
+  assert.ok(maxRelativeError(logits, expected) <= TOLERANCE);
+  const probabilities = model.predictProbabilities(images);
+  assert.ok(Math.abs(probabilities[0]!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
 });

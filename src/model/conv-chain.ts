@@ -1,0 +1,108 @@
+/**
+ * A convolution together with the layers around it that can run inside it, for the gradient
+ * forward pass (gradient-forward.ts plans the chains, this module runs one):
+ *
+ *   [ZeroPadding2D] → Conv2D | DepthwiseConv2D → [BatchNormalization] → [ReLU]
+ *
+ * - a zero padding whose only consumer is a 'valid' conv becomes the conv's explicit padding
+ *   (no padded copy of the input forward, no Slice of the gradient backward: Keras-style ResNets
+ *   pad before every strided conv);
+ * - a batch norm after a linear conv is folded into its weights (batch-norm-fold.ts);
+ * - a plain ReLU layer after that (or after the linear conv) becomes the fused kernel's ReLU, the
+ *   caller's ReLU kind (plain or guided) included, so its backward pass is the one mask of
+ *   conv-for-gradient.ts.
+ * Values equal the layers run one by one up to float rounding (tested). The chain runs as one op
+ * with an input-only gradient where `fusedConvForGradient` can; elsewhere (dilation) as plain
+ * ops with the same padding, bias and ReLU.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConvBatchNormFold } from './batch-norm-fold.ts';
+import { fusedConvForGradient, type ConvGeometry } from './conv-for-gradient.ts';
+import { activationName, applyActivation, type Layer, type ReluFn } from './layer-for-gradient.ts';
+import { reluKindOf } from './relu-for-gradient.ts';
+
+export interface ConvChainLayers {
+  pad?: Layer;
+  conv: Layer;
+  bn?: Layer;
+  relu?: Layer;
+}
+
+const channelsLast = (layer: Layer) => layer.getConfig().dataFormat !== 'channelsFirst';
+
+/** A Conv2D or DepthwiseConv2D on channels-last input: the middle of a chain. */
+export function chainableConv(layer: Layer): boolean {
+  const cls = layer.getClassName();
+  return (cls === 'Conv2D' || cls === 'DepthwiseConv2D') && channelsLast(layer);
+}
+
+/** Whether the conv's own activation is linear (a batch norm and a ReLU may follow it into the chain). */
+export function linearConv(layer: Layer): boolean {
+  const name = activationName(layer);
+  return name === undefined || name === 'linear';
+}
+
+/** A ZeroPadding2D that can become the explicit padding of `conv` (a 'valid' conv, channels last). */
+export function foldablePadding(pad: Layer, conv: Layer): boolean {
+  return pad.getClassName() === 'ZeroPadding2D' && channelsLast(pad) && conv.getConfig().padding === 'valid';
+}
+
+/** A ReLU layer or Activation('relu') computing exactly max(x, 0). */
+export function plainReluLayer(layer: Layer): boolean {
+  const cls = layer.getClassName();
+  const config = layer.getConfig();
+  if (cls === 'ReLU') return config.maxValue == null && !config.negativeSlope && !config.threshold;
+  return cls === 'Activation' && activationName(layer) === 'relu';
+}
+
+/** A zero padding's [[top, bottom], [left, right]] as tfjs' explicit conv padding. */
+function explicitPadding(pad: Layer): tf.backend_util.ExplicitPadding {
+  const [[top, bottom], [left, right]] = pad.getConfig().padding as [[number, number], [number, number]];
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+export class ConvChain {
+  private readonly fold: ConvBatchNormFold | undefined;
+
+  constructor(readonly layers: ConvChainLayers) {
+    this.fold = layers.bn ? new ConvBatchNormFold(layers.conv, layers.bn) : undefined;
+  }
+
+  /** Computes folded weights now (not at the first request). */
+  prepare(): void {
+    this.fold?.prepare();
+  }
+
+  /** The chain's output for x (the input of its first layer); every ReLU goes through `relu`'s kind. */
+  apply(x: tf.Tensor4D, relu: ReluFn): tf.Tensor {
+    const { pad, conv, relu: reluLayer } = this.layers;
+    const config = conv.getConfig();
+    const [ownKernel, ownBias] = conv.getWeights();
+    const { kernel, bias } = this.fold
+      ? this.fold.weights()
+      : { kernel: ownKernel as tf.Tensor4D, bias: ownBias && config.useBias !== false ? (ownBias as tf.Tensor1D) : undefined };
+    const geometry: ConvGeometry = {
+      depthwise: conv.getClassName() === 'DepthwiseConv2D',
+      strides: config.strides as [number, number],
+      padding: pad ? explicitPadding(pad) : (config.padding as 'same' | 'valid'),
+      dilation: config.dilationRate as number | [number, number],
+    };
+    const wantsRelu = reluLayer !== undefined || activationName(conv) === 'relu';
+    const kind = wantsRelu ? reluKindOf(relu) : undefined;
+    const fused = fusedConvForGradient(x, kernel, bias, geometry, kind ?? 'none');
+    if (fused && kind !== undefined) return fused;
+    const y = fused ?? plainConv(x, kernel, bias, geometry);
+    return wantsRelu ? relu(y) : applyActivation(conv, y, relu);
+  }
+
+  dispose(): void {
+    this.fold?.dispose();
+  }
+}
+
+function plainConv(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, g: ConvGeometry): tf.Tensor {
+  const z = g.depthwise
+    ? tf.depthwiseConv2d(x, kernel, g.strides, g.padding, 'NHWC', g.dilation)
+    : tf.conv2d(x, kernel, g.strides, g.padding, 'NHWC', g.dilation);
+  return bias ? tf.add(z, bias) : z;
+}
