@@ -1,4 +1,4 @@
-// Picks the row-product kernel for this CPU once (gemm.h).
+// Picks the row-product kernels for this CPU once (gemm.h).
 #include "gemm.h"
 
 #include <cstdlib>
@@ -9,8 +9,10 @@
 namespace gradlab {
 
 void rows_times_base(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads);
+void rows_times_bt_base(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads);
 #if defined(__x86_64__)
 void rows_times_avx2(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads);
+void rows_times_bt_avx2(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads);
 #endif
 
 namespace {
@@ -38,6 +40,14 @@ void rows_times(const float* a, const float* b, float* c, int64_t m, int64_t k, 
   if (kAvx2) return rows_times_avx2(a, b, c, m, k, n, threads);
 #endif
   rows_times_base(a, b, c, m, k, n, threads);
+}
+
+void rows_times_bt(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads) {
+  use_threads(threads);
+#if defined(__x86_64__)
+  if (kAvx2) return rows_times_bt_avx2(a, b, c, m, k, n, threads);
+#endif
+  rows_times_bt_base(a, b, c, m, k, n, threads);
 }
 
 }  // namespace gradlab
