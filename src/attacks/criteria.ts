@@ -5,7 +5,7 @@
  * log-probability of the target (targeted).
  */
 import * as tf from '@tensorflow/tfjs';
-import { classMask } from '../model/class-mask.ts';
+import { pickedScores } from '../model/picked-scores.ts';
 import type { ImageModel } from '../model/image-model.ts';
 
 export interface Criterion {
@@ -21,8 +21,7 @@ export interface Criterion {
 }
 
 function logProbOf(logits: tf.Tensor2D, classes: number[]): tf.Tensor1D {
-  const mask = classMask(classes, logits.shape[1]);
-  return tf.sum(tf.mul(tf.logSoftmax(logits), mask), 1) as tf.Tensor1D;
+  return pickedScores(logits, classes, 'logprob');
 }
 
 export function misclassification(labels: number[]): Criterion {
