@@ -63,8 +63,9 @@ export async function gradientDescent(model: ImageModel, x0: tf.Tensor4D, criter
           v = tf.add(tf.mul(velocity, o.momentum), tf.div(direction, l1)) as tf.Tensor4D;
           direction = v;
         }
-        const moved = tf.add(x, tf.mul(o.norm.normalize(direction), o.stepSize)) as tf.Tensor4D;
-        const projected = tf.clipByValue(o.norm.project(x0, moved, o.epsilon), lo, hi) as tf.Tensor4D;
+        const projected = o.norm.ascend
+          ? o.norm.ascend(x0, x, direction, o.stepSize, o.epsilon, o.bounds)
+          : (tf.clipByValue(o.norm.project(x0, tf.add(x, tf.mul(o.norm.normalize(direction), o.stepSize)) as tf.Tensor4D, o.epsilon), lo, hi) as tf.Tensor4D);
         return v ? [projected, v] : [projected];
       });
       x.dispose();

@@ -16,6 +16,11 @@ export interface Norm {
   normalize(grad: tf.Tensor4D): tf.Tensor4D;
   /** Projects x onto the ε-ball around x0. */
   project(x0: tf.Tensor4D, x: tf.Tensor4D, epsilon: number): tf.Tensor4D;
+  /**
+   * One projected ascent step, clip(project(x0, x + stepSize · normalize(grad), ε), bounds), as
+   * one pass where the norm has one (L∞); undefined: compose the methods above.
+   */
+  ascend?(x0: tf.Tensor4D, x: tf.Tensor4D, grad: tf.Tensor4D, stepSize: number, epsilon: number, bounds: [number, number]): tf.Tensor4D;
   /** A uniformly random point of the ε-ball around x0 (seeded). */
   randomStart(x0: tf.Tensor4D, epsilon: number, seed: number): tf.Tensor4D;
   /** Per-image distance [N]. */
@@ -36,9 +41,32 @@ function l2PerImage(x: tf.Tensor4D): tf.Tensor4D {
   return tf.sqrt(tf.sum(tf.square(x), [1, 2, 3], true)) as tf.Tensor4D;
 }
 
+const f = Math.fround;
+
+/**
+ * The L∞ step on the host: x + α·sign(g), projected into [x0 − ε, x0 + ε], clipped to the bounds,
+ * rounded to float32 after every operation exactly as the tensor ops (exactSign, mul, add, sub,
+ * clipByValue, add, clipByValue) would, so the bits are theirs. Three reads and one upload instead
+ * of eleven kernels: at batch 1 a PGD step's bookkeeping was a third of its time.
+ */
+function linfAscend(x0: tf.Tensor4D, x: tf.Tensor4D, grad: tf.Tensor4D, stepSize: number, epsilon: number, [lo, hi]: [number, number]): tf.Tensor4D {
+  const [a, g, o] = [x.dataSync(), grad.dataSync(), x0.dataSync()];
+  const alpha = f(stepSize);
+  const [eps, lower, upper] = [f(epsilon), f(lo), f(hi)];
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const sign = g[i]! > 0 ? 1 : g[i]! < 0 ? -1 : 0;
+    const moved = f(a[i]! + f(sign * alpha));
+    const delta = Math.min(Math.max(f(moved - o[i]!), -eps), eps);
+    out[i] = Math.min(Math.max(f(o[i]! + delta), lower), upper);
+  }
+  return tf.tensor4d(out, x.shape);
+}
+
 export const linf: Norm = {
   name: 'linf',
   normalize: (grad) => exactSign(grad),
+  ascend: linfAscend,
   project: (x0, x, epsilon) => tf.add(x0, tf.clipByValue(tf.sub(x, x0), -epsilon, epsilon)) as tf.Tensor4D,
   randomStart: (x0, epsilon, seed) => tf.add(x0, tf.randomUniform(x0.shape, -epsilon, epsilon, 'float32', seed)) as tf.Tensor4D,
   distance: (a, b) => tf.max(tf.abs(tf.sub(a, b)), [1, 2, 3]) as tf.Tensor1D,

@@ -37,6 +37,27 @@ test('project: L∞ clips each coordinate, L2 scales the whole perturbation, poi
   x0.dispose();
 });
 
+test('the L∞ ascent step in one pass gives the composed ops\' bits: sign step, ε-ball, bounds, zero and tiny gradients', () => {
+  const before = tf.memory().numTensors;
+  const random = (n: number, seed: number) => Array.from(tf.tidy(() => tf.randomUniform([n], -1, 1, 'float32', seed).dataSync()));
+  const n = 2 * 7 * 5 * 3;
+  const shape: [number, number, number, number] = [2, 7, 5, 3];
+  const x0v = random(n, 1).map((v) => (v + 1) / 2);
+  const xv = x0v.map((v, i) => v + 0.25 * random(n, 2)[i]!);
+  const gv = random(n, 3).map((v, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? v * 1e-9 : v));
+  for (const [stepSize, epsilon, bounds] of [[0.01, 0.3, [0, 1]], [0.1, 0.05, [0, 1]], [0.037, 0.2, [0.1, 0.8]]] as [number, number, [number, number]][]) {
+    tf.tidy(() => {
+      const [x0, x, g] = [tf.tensor4d(x0v, shape), tf.tensor4d(xv, shape), tf.tensor4d(gv, shape)];
+      const composed = tf.clipByValue(linf.project(x0, tf.add(x, tf.mul(linf.normalize(g), stepSize)) as tf.Tensor4D, epsilon), bounds[0], bounds[1]);
+      const fused = linf.ascend!(x0, x, g, stepSize, epsilon, bounds);
+      assert.deepEqual(fused.shape, shape);
+      assert.deepEqual(Array.from(fused.dataSync()), Array.from(composed.dataSync()), `step ${stepSize}, ε ${epsilon}, bounds ${bounds.join('..')}`);
+    });
+  }
+  assert.ok(!('ascend' in l2), 'L2 composes its methods');
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('distance per image', () => {
   const a = batch([0, 0, 0, 0, 1, 1, 1, 1]);
   const b = batch([3, -4, 0, 0, 1, 1, 0.5, 1]);
