@@ -13,7 +13,8 @@
  *   conv-for-gradient.ts.
  * Values equal the layers run one by one up to float rounding (tested). The chain runs as one op
  * with an input-only gradient where `fusedConvForGradient` can; elsewhere (dilation) as plain
- * ops with the same padding, bias and ReLU.
+ * ops with the same padding, bias and ReLU. On tfjs-node, whose conv gradient takes no explicit
+ * padding, the zero padding runs as its own layer first.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConvBatchNormFold } from './batch-norm-fold.ts';
@@ -55,6 +56,15 @@ export function plainReluLayer(layer: Layer): boolean {
   return cls === 'Activation' && activationName(layer) === 'relu';
 }
 
+/**
+ * Whether a backend's conv kernels take explicit padding, forward and backward. tfjs-node's
+ * (`tensorflow`) Conv2DBackpropInput refuses anything but 'valid' and 'same'; there the chain pads
+ * with the layer itself first.
+ */
+export function takesExplicitPadding(backend: string): boolean {
+  return backend !== 'tensorflow';
+}
+
 /** A zero padding's [[top, bottom], [left, right]] as tfjs' explicit conv padding. */
 function explicitPadding(pad: Layer): tf.backend_util.ExplicitPadding {
   const [[top, bottom], [left, right]] = pad.getConfig().padding as [[number, number], [number, number]];
@@ -73,9 +83,18 @@ export class ConvChain {
     this.fold?.prepare();
   }
 
-  /** The chain's output for x (the input of its first layer); every ReLU goes through `relu`'s kind. */
-  apply(x: tf.Tensor4D, relu: ReluFn): tf.Tensor {
-    const { pad, conv, relu: reluLayer } = this.layers;
+  /**
+   * The chain's output for x (the input of its first layer); every ReLU goes through `relu`'s kind.
+   * `padInConv: false` runs the zero padding as its own layer (the current backend decides by default).
+   */
+  apply(input: tf.Tensor4D, relu: ReluFn, padInConv = takesExplicitPadding(tf.getBackend())): tf.Tensor {
+    const { conv, relu: reluLayer } = this.layers;
+    let { pad } = this.layers;
+    let x = input;
+    if (pad && !padInConv) {
+      x = pad.apply(x) as tf.Tensor4D;
+      pad = undefined;
+    }
     const config = conv.getConfig();
     const [ownKernel, ownBias] = conv.getWeights();
     const { kernel, bias } = this.fold
