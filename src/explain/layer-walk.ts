@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyLayerForGradient } from '../model/gradient-forward.ts';
-import { relu6Through } from '../model/layer-for-gradient.ts';
+import { relu6Through } from '../model/activation-for-gradient.ts';
 import { plainRelu } from '../model/relu-for-gradient.ts';
 import type { ImageModel } from '../model/image-model.ts';
 import { guidedRelu } from './guided-relu.ts';

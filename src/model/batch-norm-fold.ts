@@ -4,10 +4,26 @@
  * a batch-norm layer (the ResNet/MobileNet pattern) runs as one conv with kernel·factor and
  * bias·factor + shift, which drops the batch norm's full-size multiply and add from the forward
  * and the backward pass. The folded weights are computed once and recomputed only if a weight
- * variable is reassigned; `dispose` releases them.
+ * variable is reassigned; `dispose` releases them. Also the batch norm's inference transform as a
+ * per-channel affine map (`batchNormAffine`), which layer-for-gradient.ts runs for an unfolded one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormAffine, type Layer } from './layer-for-gradient.ts';
+import type { Layer } from './activation-for-gradient.ts';
+
+/** A batch-norm layer's inference transform as per-channel factor and shift, or undefined if not channels-last. */
+export function batchNormAffine(layer: Layer, rank: number): { factor: tf.Tensor; shift: tf.Tensor } | undefined {
+  const bn = layer as unknown as {
+    axis: number; epsilon: number; center: boolean; scale: boolean;
+    movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable; gamma?: tf.LayerVariable; beta?: tf.LayerVariable;
+  };
+  const axis = bn.axis < 0 ? bn.axis + rank : bn.axis;
+  if (axis !== rank - 1) return undefined;
+  let factor = tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon));
+  if (bn.scale && bn.gamma) factor = tf.mul(factor, bn.gamma.read());
+  let shift = tf.neg(tf.mul(bn.movingMean.read(), factor));
+  if (bn.center && bn.beta) shift = tf.add(shift, bn.beta.read());
+  return { factor, shift };
+}
 
 /** The variables a fold depends on: a change of any of their data means the fold is stale. */
 function foldSources(conv: Layer, bn: Layer): tf.Tensor[] {

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConvBatchNormFold } from './batch-norm-fold.ts';
 import { fusedConvForGradient, type ConvGeometry } from './conv-for-gradient.ts';
-import { activationName, applyActivation, type Layer, type ReluFn } from './layer-for-gradient.ts';
+import { activationName, applyActivation, type Layer, type ReluFn } from './activation-for-gradient.ts';
 import { reluKindOf } from './relu-for-gradient.ts';
 
 export interface ConvChainLayers {
@@ -88,35 +88,44 @@ export class ConvChain {
    * `padInConv: false` runs the zero padding as its own layer (the current backend decides by default).
    */
   apply(input: tf.Tensor4D, relu: ReluFn, padInConv = takesExplicitPadding(tf.getBackend())): tf.Tensor {
-    const { conv, relu: reluLayer } = this.layers;
-    let { pad } = this.layers;
-    let x = input;
-    if (pad && !padInConv) {
-      x = pad.apply(x) as tf.Tensor4D;
-      pad = undefined;
-    }
-    const config = conv.getConfig();
-    const [ownKernel, ownBias] = conv.getWeights();
-    const { kernel, bias } = this.fold
-      ? this.fold.weights()
-      : { kernel: ownKernel as tf.Tensor4D, bias: ownBias && config.useBias !== false ? (ownBias as tf.Tensor1D) : undefined };
-    const geometry: ConvGeometry = {
-      depthwise: conv.getClassName() === 'DepthwiseConv2D',
-      strides: config.strides as [number, number],
-      padding: pad ? explicitPadding(pad) : (config.padding as 'same' | 'valid'),
-      dilation: config.dilationRate as number | [number, number],
-    };
-    const wantsRelu = reluLayer !== undefined || activationName(conv) === 'relu';
-    const kind = wantsRelu ? reluKindOf(relu) : undefined;
-    const fused = fusedConvForGradient(x, kernel, bias, geometry, kind ?? 'none');
-    if (fused && kind !== undefined) return fused;
-    const y = fused ?? plainConv(x, kernel, bias, geometry);
-    return wantsRelu ? relu(y) : applyActivation(conv, y, relu);
+    return runChain(this.layers, this.fold, input, relu, padInConv);
   }
 
   dispose(): void {
     this.fold?.dispose();
   }
+}
+
+/** One conv layer alone (with its own bias and activation) as a chain of one: layer-for-gradient.ts. */
+export function convLayerForGradient(conv: Layer, x: tf.Tensor4D, relu: ReluFn): tf.Tensor {
+  return runChain({ conv }, undefined, x, relu, true);
+}
+
+function runChain(layers: ConvChainLayers, fold: ConvBatchNormFold | undefined, input: tf.Tensor4D, relu: ReluFn, padInConv: boolean): tf.Tensor {
+  const { conv, relu: reluLayer } = layers;
+  let { pad } = layers;
+  let x = input;
+  if (pad && !padInConv) {
+    x = pad.apply(x) as tf.Tensor4D;
+    pad = undefined;
+  }
+  const config = conv.getConfig();
+  const [ownKernel, ownBias] = conv.getWeights();
+  const { kernel, bias } = fold
+    ? fold.weights()
+    : { kernel: ownKernel as tf.Tensor4D, bias: ownBias && config.useBias !== false ? (ownBias as tf.Tensor1D) : undefined };
+  const geometry: ConvGeometry = {
+    depthwise: conv.getClassName() === 'DepthwiseConv2D',
+    strides: config.strides as [number, number],
+    padding: pad ? explicitPadding(pad) : (config.padding as 'same' | 'valid'),
+    dilation: config.dilationRate as number | [number, number],
+  };
+  const wantsRelu = reluLayer !== undefined || activationName(conv) === 'relu';
+  const kind = wantsRelu ? reluKindOf(relu) : undefined;
+  const fused = fusedConvForGradient(x, kernel, bias, geometry, kind ?? 'none');
+  if (fused && kind !== undefined) return fused;
+  const y = fused ?? plainConv(x, kernel, bias, geometry);
+  return wantsRelu ? relu(y) : applyActivation(conv, y, relu);
 }
 
 function plainConv(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, g: ConvGeometry): tf.Tensor {

@@ -25,7 +25,8 @@ import * as tf from '@tensorflow/tfjs';
 import { foldableBatchNorm } from './batch-norm-fold.ts';
 import { chainableConv, ConvChain, foldablePadding, linearConv, plainReluLayer, type ConvChainLayers } from './conv-chain.ts';
 import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
-import { applyLayerForGradient, hasRelu, RELU_REPLACED, type Layer, type ReluFn } from './layer-for-gradient.ts';
+import type { Layer, ReluFn } from './activation-for-gradient.ts';
+import { applyLayerForGradient, hasRelu, RELU_REPLACED } from './layer-for-gradient.ts';
 import { plainRelu } from './relu-for-gradient.ts';
 
 export { applyLayerForGradient } from './layer-for-gradient.ts';

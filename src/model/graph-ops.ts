@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ReluFn } from './feature-graph.ts';
-import { relu6Through } from './layer-for-gradient.ts';
+import { relu6Through } from './activation-for-gradient.ts';
 import { NodeAttrs, type GraphNodeDef } from './graph-node.ts';
 
 type Op = (args: tf.Tensor[], a: NodeAttrs, relu: ReluFn) => tf.Tensor;

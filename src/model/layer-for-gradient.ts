@@ -2,8 +2,8 @@
  * One layer of a tfjs Layers model as it should run while a gradient is being recorded (see
  * gradient-forward.ts for why): plain ops instead of tfjs' fused ones.
  *
- * - Conv2D, DepthwiseConv2D: one op with bias and ReLU and an input-only gradient
- *   (conv-for-gradient.ts), the activation after it when it is not a ReLU to fuse;
+ * - Conv2D, DepthwiseConv2D: one op with bias and ReLU and an input-only gradient (a conv chain
+ *   of one layer, conv-chain.ts), the activation after it when it is not a ReLU to fuse;
  * - Dense: one op with bias and ReLU and an input-only gradient (dense-for-gradient.ts), the
  *   activation after it when it is not a ReLU to fuse;
  * - BatchNormalization (inference): `x * factor + shift` with per-channel factor = γ/√(σ²+ε) and
@@ -14,59 +14,16 @@
  * - every other layer: its own `apply`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedConvForGradient } from './conv-for-gradient.ts';
+import { activationName, applyActivation, relu6Through, type Layer, type ReluFn } from './activation-for-gradient.ts';
+import { batchNormAffine } from './batch-norm-fold.ts';
+import { chainableConv, convLayerForGradient } from './conv-chain.ts';
 import { denseForGradient } from './dense-for-gradient.ts';
 import { plainRelu, reluKindOf } from './relu-for-gradient.ts';
-
-export type Layer = tf.layers.Layer;
-export type ReluFn = (x: tf.Tensor) => tf.Tensor;
-
-interface ActivationLike {
-  apply(x: tf.Tensor): tf.Tensor;
-  getClassName(): string;
-}
-
-export function activationName(layer: Layer): string | undefined {
-  const activation = (layer as unknown as { activation?: ActivationLike }).activation;
-  return activation?.getClassName();
-}
-
-/**
- * ReLU6 with the caller's ReLU inside: min(relu(x), 6). With the guided ReLU its backward pass is
- * the guided rule for ReLU6 (gradient only where 0 < x < 6 and dy > 0), so MobileNet-style models
- * get guided backprop too; with the plain ReLU it is tfjs' one `relu6` op.
- */
-export function relu6Through(relu: ReluFn, x: tf.Tensor): tf.Tensor {
-  return reluKindOf(relu) === 'plain' ? tf.relu6(x) : tf.minimum(relu(x), 6);
-}
-
-export function applyActivation(layer: Layer, z: tf.Tensor, relu: ReluFn): tf.Tensor {
-  const name = activationName(layer);
-  if (name === undefined || name === 'linear') return z;
-  if (name === 'relu') return relu(z);
-  if (name === 'relu6') return relu6Through(relu, z);
-  return (layer as unknown as { activation: ActivationLike }).activation.apply(z);
-}
 
 /** A batch-norm layer in inference mode as one broadcast multiply and add (channels-last only). */
 function batchNormForGradient(layer: Layer, x: tf.Tensor): tf.Tensor | undefined {
   const affine = batchNormAffine(layer, x.rank);
   return affine && tf.add(tf.mul(x, affine.factor), affine.shift);
-}
-
-/** A batch-norm layer's inference transform as per-channel factor and shift, or undefined if not channels-last. */
-export function batchNormAffine(layer: Layer, rank: number): { factor: tf.Tensor; shift: tf.Tensor } | undefined {
-  const bn = layer as unknown as {
-    axis: number; epsilon: number; center: boolean; scale: boolean;
-    movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable; gamma?: tf.LayerVariable; beta?: tf.LayerVariable;
-  };
-  const axis = bn.axis < 0 ? bn.axis + rank : bn.axis;
-  if (axis !== rank - 1) return undefined;
-  let factor = tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon));
-  if (bn.scale && bn.gamma) factor = tf.mul(factor, bn.gamma.read());
-  let shift = tf.neg(tf.mul(bn.movingMean.read(), factor));
-  if (bn.center && bn.beta) shift = tf.add(shift, bn.beta.read());
-  return { factor, shift };
 }
 
 /**
@@ -85,24 +42,7 @@ export function applyLayerForGradient(layer: Layer, x: tf.Tensor, relu: ReluFn =
     if (plain && maxValue === 6) return relu6Through(relu, x);
   }
   if (cls === 'Activation') return applyActivation(layer, x, relu);
-  if ((cls === 'Conv2D' || cls === 'DepthwiseConv2D') && x.rank === 4 && config.dataFormat !== 'channelsFirst') {
-    const [kernel, bias] = layer.getWeights();
-    const strides = config.strides as [number, number];
-    const padding = config.padding as 'same' | 'valid';
-    const dilation = config.dilationRate as number | [number, number];
-    const activation = activationName(layer) ?? 'linear';
-    const reluKind = reluKindOf(relu);
-    const fuseRelu = activation === 'relu' && reluKind !== undefined;
-    const useBias = bias && config.useBias !== false ? (bias as tf.Tensor1D) : undefined;
-    const fused = fusedConvForGradient(x as tf.Tensor4D, kernel as tf.Tensor4D, useBias,
-      { depthwise: cls === 'DepthwiseConv2D', strides, padding, dilation }, fuseRelu ? reluKind : 'none');
-    if (fused) return fuseRelu ? fused : applyActivation(layer, fused, relu);
-    let z = cls === 'Conv2D'
-      ? tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation)
-      : tf.depthwiseConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilation);
-    if (bias && config.useBias !== false) z = tf.add(z, bias);
-    return applyActivation(layer, z, relu);
-  }
+  if (chainableConv(layer) && x.rank === 4) return convLayerForGradient(layer, x as tf.Tensor4D, relu);
   if (cls === 'Dense' && x.rank >= 2) {
     const [kernel, bias] = layer.getWeights();
     const units = kernel!.shape[1]!;
