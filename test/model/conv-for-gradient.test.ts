@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.ts';
 import { fusedConvForGradient, type ConvGeometry } from '../../src/model/conv-for-gradient.ts';
 import type { ReluKind } from '../../src/model/relu-for-gradient.ts';
+import { referenceRelu } from '../helpers/relu-reference.ts';
 import { maxRelativeError, size, values } from '../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
@@ -27,16 +28,11 @@ interface Case {
   relu: ReluKind | 'none';
 }
 
-const guidedReference = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
-  return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(tf.mul(dy, tf.step(saved!)), tf.step(dy)) };
-}) as unknown as Parameters<typeof tf.customGrad>[0]);
-
 function unfused(c: Case, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined): tf.Tensor {
   const { depthwise, strides, padding } = c.geometry;
   let z: tf.Tensor = depthwise ? tf.depthwiseConv2d(x, filter, strides, padding) : tf.conv2d(x, filter, strides, padding);
   if (bias) z = tf.add(z, bias);
-  return c.relu === 'plain' ? tf.relu(z) : c.relu === 'guided' ? guidedReference(z) : z;
+  return referenceRelu(c.relu, z);
 }
 
 /** The op's value and the gradient of Σ value · w with respect to x, on `backend`. */

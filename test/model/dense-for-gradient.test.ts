@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.ts';
 import { denseForGradient } from '../../src/model/dense-for-gradient.ts';
 import type { ReluKind } from '../../src/model/relu-for-gradient.ts';
+import { referenceRelu } from '../helpers/relu-reference.ts';
 import { maxRelativeError, values } from '../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
@@ -27,15 +28,10 @@ interface Case {
   relu: ReluKind | 'none';
 }
 
-const guidedReference = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([x]);
-  return { value: tf.relu(x), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => tf.mul(tf.mul(dy, tf.step(saved!)), tf.step(dy)) };
-}) as unknown as Parameters<typeof tf.customGrad>[0]);
-
 function unfused(c: Case, x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor {
   let z: tf.Tensor = tf.matMul(x, kernel);
   if (bias) z = tf.add(z, bias);
-  return c.relu === 'plain' ? tf.relu(z) : c.relu === 'guided' ? guidedReference(z) : z;
+  return referenceRelu(c.relu, z);
 }
 
 async function run(backend: string, c: Case, fused: boolean) {
