@@ -14,9 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/backend/index.ts';
 import { hasReluBackpropKernel } from '../../src/backend/relu-backprop.ts';
-import { ConvChain, takesExplicitPadding } from '../../src/model/conv-chain.ts';
 import { GradientForward } from '../../src/model/gradient-forward.ts';
-import { plainRelu } from '../../src/model/relu-for-gradient.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { manifestFor } from '../helpers/tiny-models.ts';
 import { maxRelativeError, values } from '../helpers/kernel-check.ts';
@@ -271,31 +269,4 @@ test('ImageModel\'s plain forward pass runs the gradient forward: predict\'s val
   assert.ok(Math.abs(probabilities[0]!.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
-});
-
-test('a chain with a zero padding gives the same values with the padding run as its own layer (tfjs-node\'s path)', async () => {
-  await tf.setBackend('wasm');
-  assert.equal(takesExplicitPadding('tensorflow'), false);
-  assert.ok(takesExplicitPadding('wasm') && takesExplicitPadding('cpu'));
-  const input = tf.input({ shape: [9, 9, 2] });
-  let y = apply(tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]] }), input);
-  y = apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'valid', useBias: false }), y);
-  y = apply(tf.layers.batchNormalization({}), y);
-  y = apply(tf.layers.reLU(), y);
-  const net = withWeights(() => tf.model({ inputs: input, outputs: y }));
-  const [pad, conv, bn, relu] = net.layers.slice(1);
-  const chain = new ConvChain({ pad: pad!, conv: conv!, bn: bn!, relu: relu! });
-  const x = tf.tensor4d(values(2 * 9 * 9 * 2, 15), [2, 9, 9, 2]);
-  const before = tf.memory().numTensors;
-  tf.tidy(() => {
-    const expected = (net.predict(x) as tf.Tensor).dataSync();
-    for (const explicit of [true, false]) {
-      const actual = chain.apply(x, plainRelu, explicit).dataSync();
-      assert.ok(maxRelativeError(actual, expected) <= TOLERANCE, `explicit padding ${explicit}`);
-    }
-  });
-  chain.dispose();
-  assert.equal(tf.memory().numTensors, before);
-  x.dispose();
-  net.dispose();
 });
