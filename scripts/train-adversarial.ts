@@ -23,6 +23,12 @@ export interface AdversarialRecipe {
   steps: number;
   /** Epochs over which ε grows linearly from 0 to `epsilon`. */
   rampEpochs: number;
+  /**
+   * TRADES (Zhang et al. 2019) instead of Madry's objective: the inner maximisation pushes the
+   * KL divergence from the clean prediction, and the model trains on CE(clean) + β·KL(clean‖adv).
+   * Absent: Madry's PGD training (cross-entropy on the PGD examples only).
+   */
+  tradesBeta?: number;
 }
 
 /** ε for optimiser step `step` (0-based) of a run with `batchesPerEpoch` batches an epoch. */
@@ -67,6 +73,56 @@ export function pgdExamples(
   const values = result.dataSync() as Float32Array;
   result.dispose();
   return Float32Array.from(values);
+}
+
+/**
+ * TRADES' inner maximisation (Zhang et al. 2019, Algorithm 1): from x + 0.001·N(0, 1) (a seeded
+ * Box–Muller draw, so a resumed run draws the same), `steps` signed-gradient steps of
+ * KL(softmax(f(x)) ‖ softmax(f(x'))) with step 2.5·ε/steps, each projected into the ε-ball and
+ * [0, 1]; the model runs in inference mode while attacking. Returns a new Float32Array; no tensor
+ * survives.
+ */
+export function tradesExamples(
+  model: tf.LayersModel,
+  pixels: Float32Array,
+  epsilon: number,
+  steps: number,
+  random: Random,
+): Float32Array {
+  const n = pixels.length / (28 * 28);
+  const start = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) {
+    const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    start[i] = Math.min(1, Math.max(0, pixels[i]! + 0.001 * gaussian));
+  }
+  if (epsilon === 0 || steps === 0) return start;
+  const stepSize = (2.5 * epsilon) / steps;
+  const result = tf.tidy(() => {
+    const x0 = tf.tensor4d(pixels, [n, 28, 28, 1]);
+    const lower = tf.maximum(x0.sub(epsilon), 0);
+    const upper = tf.minimum(x0.add(epsilon), 1);
+    const cleanProbabilities = tf.softmax(model.apply(x0, { training: false }) as tf.Tensor2D);
+    const klGradient = tf.grad((x: tf.Tensor) => klFrom(cleanProbabilities, model.apply(x, { training: false }) as tf.Tensor2D));
+    let x: tf.Tensor = tf.tensor4d(start, [n, 28, 28, 1]);
+    for (let s = 0; s < steps; s++) {
+      const previous = x;
+      x = tf.tidy(() => tf.minimum(tf.maximum(previous.add(tf.sign(klGradient(previous)).mul(stepSize)), lower), upper));
+      previous.dispose();
+    }
+    return x;
+  });
+  const values = result.dataSync() as Float32Array;
+  result.dispose();
+  return Float32Array.from(values);
+}
+
+/** Σ KL(p ‖ softmax(logits)) over the batch, divided by the batch size (PyTorch's 'batchmean'). */
+export function klFrom(p: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const logQ = tf.logSoftmax(logits);
+    const logP = tf.log(tf.maximum(p, 1e-12));
+    return tf.sum(tf.mul(p, tf.sub(logP, logQ))).div(p.shape[0]) as tf.Scalar;
+  });
 }
 
 /**

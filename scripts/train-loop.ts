@@ -14,9 +14,9 @@ import cliProgress from 'cli-progress';
 import seedrandom from 'seedrandom';
 import type { ImageSet } from '../src/datasets/image-set.ts';
 import { permutation, randomInt } from '../src/datasets/seeded.ts';
-import { epsilonAt, pgdExamples, type AdversarialRecipe } from './train-adversarial.ts';
+import { epsilonAt, pgdExamples, tradesExamples, type AdversarialRecipe } from './train-adversarial.ts';
 import type { GeneratorState, TrainingProgress } from './train-checkpoint.ts';
-import { copyAugmented, setLearningRate, trainStep } from './train-model.ts';
+import { copyAugmented, setLearningRate, trainStep, tradesTrainStep } from './train-model.ts';
 
 export interface LoopOptions {
   epochs: number;
@@ -110,15 +110,22 @@ export async function trainLoop(
           copyAugmented(data, from, pixels, i, dx, dy, flip);
           labels[i] = data.labels[from]!;
         }
-        let batchPixels: Float32Array = pixels.subarray(0, n * size);
+        const clean: Float32Array = pixels.subarray(0, n * size);
+        let batchPixels = clean;
         let eps = '';
-        if (opts.adversarial) {
-          const epsilon = epsilonAt(opts.adversarial, p.step, batches);
-          batchPixels = pgdExamples(model, batchPixels, labels, classes, epsilon, opts.adversarial.steps, attackRandom);
-          eps = ` (PGD-${opts.adversarial.steps} ε ${epsilon.toFixed(3)})`;
+        const adversarial = opts.adversarial;
+        const beta = adversarial?.tradesBeta;
+        if (adversarial) {
+          const epsilon = epsilonAt(adversarial, p.step, batches);
+          batchPixels = beta === undefined
+            ? pgdExamples(model, clean, labels, classes, epsilon, adversarial.steps, attackRandom)
+            : tradesExamples(model, clean, epsilon, adversarial.steps, attackRandom);
+          eps = ` (${beta === undefined ? 'PGD' : 'TRADES'}-${adversarial.steps} ε ${epsilon.toFixed(3)})`;
         }
         setLearningRate(optimizer, opts.lr, p.step++, totalSteps);
-        const stats = trainStep(model, optimizer, batchPixels, labels, classes);
+        const stats = beta === undefined
+          ? trainStep(model, optimizer, batchPixels, labels, classes)
+          : tradesTrainStep(model, optimizer, clean, batchPixels, labels, classes, beta);
         p.lossSum += stats.loss * n;
         p.correct += stats.correct;
         p.seen += n;
@@ -136,7 +143,7 @@ export async function trainLoop(
       const seconds = (performance.now() - started) / 1000;
       p.epochSeconds.push(seconds);
       console.log(`epoch ${p.epoch}/${opts.epochs}: loss ${fmt(p.lossSum)}, train acc ${fmt(p.correct)}` +
-        `${opts.adversarial ? ' (on PGD examples)' : ''}, ${seconds.toFixed(1)} s, ${tf.memory().numTensors} tensors`);
+        `${opts.adversarial ? (opts.adversarial.tradesBeta === undefined ? ' (on PGD examples)' : ' (clean, TRADES)') : ''}, ${seconds.toFixed(1)} s, ${tf.memory().numTensors} tensors`);
       p.batch = 0;
       p.order = [];
       p.partialEpochSeconds = 0;

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../src/datasets/image-set.ts';
+import { klFrom } from './train-adversarial.ts';
 
 /** How wide the network is: filters of conv1–conv3 and units of the hidden dense layer. */
 export interface NetworkWidths {
@@ -99,6 +100,40 @@ export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, pixels
       const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
       correctTensor = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'int32')));
       return tf.losses.softmaxCrossEntropy(tf.oneHot(ys, classes), logits) as tf.Scalar;
+    }, true) as tf.Scalar;
+  });
+  const stats = { loss: loss.dataSync()[0]!, correct: correctTensor!.dataSync()[0]! };
+  loss.dispose();
+  correctTensor!.dispose();
+  return stats;
+}
+
+/**
+ * One TRADES optimiser step (Zhang et al. 2019): loss CE(f(clean), y) + β·KL(softmax(f(clean)) ‖
+ * softmax(f(adversarial))), both passes in training mode; the reported loss and accuracy are the
+ * clean ones.
+ */
+export function tradesTrainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  clean: Float32Array,
+  adversarial: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  beta: number,
+): BatchStats {
+  const n = labels.length;
+  let correctTensor: tf.Tensor | undefined;
+  const loss = tf.tidy(() => {
+    const xs = tf.tensor4d(clean, [n, 28, 28, 1]);
+    const xa = tf.tensor4d(adversarial, [n, 28, 28, 1]);
+    const ys = tf.tensor1d(labels, 'int32');
+    return optimizer.minimize(() => {
+      const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
+      const adversarialLogits = model.apply(xa, { training: true }) as tf.Tensor2D;
+      correctTensor = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'int32')));
+      const natural = tf.losses.softmaxCrossEntropy(tf.oneHot(ys, classes), logits) as tf.Scalar;
+      return natural.add(klFrom(tf.softmax(logits), adversarialLogits).mul(beta)) as tf.Scalar;
     }, true) as tf.Scalar;
   });
   const stats = { loss: loss.dataSync()[0]!, correct: correctTensor!.dataSync()[0]! };

@@ -14,7 +14,12 @@
  * images only), --backend wasm|cpu|tensorflow|auto, --threads N (wasm compute threads; default
  * GRADLAB_THREADS, else one per CPU), --checkpoint DIR, --checkpoint-minutes M, --fresh,
  * --export-checkpoint (write the model and manifest from the checkpoint as it stands, without
- * training; the manifest then says how many epochs were done).
+ * training; the manifest then says how many epochs were done). Adversarial recipes also take
+ * --pgd-steps N (attack steps per batch), --ramp-epochs N (ε ramp length), --trades BETA (TRADES,
+ * Zhang et al. 2019: CE on the clean batch + β·KL to its KL-maximising perturbation, instead of
+ * Madry's CE on PGD examples) and --from DIR (fine-tune: start from the weights of a model folder
+ * with the same architecture instead of the seeded initialisation; its manifest's provenance is
+ * carried into the new one as `fineTunedFrom`).
  *
  * Resumable: a checkpoint (weights, Adam state, epoch and batch, every generator's state) is
  * written to `out/train-<name>/` (or `<out>-checkpoint` with --out) after every epoch and every
@@ -126,12 +131,18 @@ interface Options {
   fresh: boolean;
   /** Write the model as the checkpoint holds it, without training (for an unfinished run). */
   exportCheckpoint: boolean;
+  /** Start from this model folder's weights (fine-tuning). */
+  from?: string;
+  /** Overrides of the recipe's adversarial training. */
+  pgdSteps?: number;
+  rampEpochs?: number;
+  tradesBeta?: number;
 }
 
 function usage(problem: string): never {
   console.error(`${problem}\nusage: npm run train -- ${Object.keys(RECIPES).join('|')} [--epochs N] [--seed N] [--out DIR] ` +
     '[--batch-size N] [--lr X] [--shift PX] [--flip] [--limit N] [--backend wasm|cpu|tensorflow|auto] [--threads N] ' +
-    '[--checkpoint DIR] [--checkpoint-minutes M] [--fresh] [--export-checkpoint]');
+    '[--checkpoint DIR] [--checkpoint-minutes M] [--fresh] [--export-checkpoint] [--from DIR] [--pgd-steps N] [--ramp-epochs N] [--trades BETA]');
   process.exit(2);
 }
 
@@ -154,6 +165,10 @@ function parseOptions(argv: string[]): Options {
       'checkpoint-minutes': { type: 'string' },
       fresh: { type: 'boolean' },
       'export-checkpoint': { type: 'boolean' },
+      from: { type: 'string' },
+      'pgd-steps': { type: 'string' },
+      'ramp-epochs': { type: 'string' },
+      trades: { type: 'string' },
     },
   });
   const [name] = positionals;
@@ -170,6 +185,10 @@ function parseOptions(argv: string[]): Options {
   const backend = (values.backend ?? 'wasm') as BackendChoice;
   if (!BACKEND_CHOICES.includes(backend)) usage(`--backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   const threadsRaw = values.threads ?? process.env.GRADLAB_THREADS;
+  const beta = values.trades === undefined ? undefined : Number(values.trades);
+  if (beta !== undefined && !(beta > 0)) usage(`--trades must be a positive number (TRADES' β), got '${values.trades}'`);
+  const adversarialFlags = [values['pgd-steps'], values['ramp-epochs'], values.trades].some((v) => v !== undefined);
+  if (adversarialFlags && !recipe.adversarial) usage(`--pgd-steps, --ramp-epochs and --trades need an adversarial recipe; '${name}' trains on clean images`);
   const minutes = values['checkpoint-minutes'] === undefined ? 5 : Number(values['checkpoint-minutes']);
   if (!(minutes > 0)) usage(`--checkpoint-minutes must be a positive number, got '${values['checkpoint-minutes']}'`);
   return {
@@ -188,15 +207,54 @@ function parseOptions(argv: string[]): Options {
     checkpointMinutes: minutes,
     fresh: values.fresh ?? false,
     exportCheckpoint: values['export-checkpoint'] ?? false,
+    ...(values.from !== undefined ? { from: values.from } : {}),
+    ...(values['pgd-steps'] !== undefined ? { pgdSteps: int('pgd-steps', values['pgd-steps'], 10, 1) } : {}),
+    ...(values['ramp-epochs'] !== undefined ? { rampEpochs: int('ramp-epochs', values['ramp-epochs'], 0, 0) } : {}),
+    ...(beta !== undefined ? { tradesBeta: beta } : {}),
+  };
+}
+
+/** The recipe's adversarial training with the command line's overrides applied. */
+function adversarialOf(opts: Options, recipe: Recipe): AdversarialRecipe | undefined {
+  if (!recipe.adversarial) return undefined;
+  return {
+    ...recipe.adversarial,
+    ...(opts.pgdSteps !== undefined ? { steps: opts.pgdSteps } : {}),
+    ...(opts.rampEpochs !== undefined ? { rampEpochs: opts.rampEpochs } : {}),
+    ...(opts.tradesBeta !== undefined ? { tradesBeta: opts.tradesBeta } : {}),
   };
 }
 
 /** The settings a checkpoint must share with the run that resumes it. */
-function runSettings(opts: Options, recipe: Recipe, trainCount: number, architecture: string): Record<string, unknown> {
+function runSettings(opts: Options, adversarial: AdversarialRecipe | undefined, trainCount: number, architecture: string): Record<string, unknown> {
   return {
     name: opts.name, epochs: opts.epochs, seed: opts.seed, batchSize: opts.batchSize, lr: opts.lr, shift: opts.shift,
-    flip: opts.flip, trainCount, adversarial: recipe.adversarial ?? null, architecture,
+    flip: opts.flip, trainCount, adversarial: adversarial ?? null, architecture, from: opts.from ?? null,
   };
+}
+
+/** Puts the weights of the model folder `dir` into `model`; refuses a different architecture. */
+async function loadStartingWeights(model: tf.LayersModel, dir: string): Promise<Record<string, unknown>> {
+  const source = await tf.loadLayersModel(fileSystemLoader(path.join(dir, 'model.json')));
+  try {
+    const theirs = architectureSummary(source);
+    if (theirs !== architectureSummary(model)) throw new Error(`--from ${dir}: its network (${theirs}) is not this recipe's (${architectureSummary(model)})`);
+    model.setWeights(source.getWeights());
+  } finally {
+    source.dispose();
+  }
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { name?: string; provenance?: Record<string, unknown> };
+  return { model: manifest.name ?? dir, ...(manifest.provenance ?? {}) };
+}
+
+function adversarialDescription(a: AdversarialRecipe): string {
+  const ramp = a.rampEpochs > 0 ? `ε ramped linearly from 0 to ${a.epsilon} over the first ${a.rampEpochs} epochs` : `ε = ${a.epsilon} throughout`;
+  if (a.tradesBeta !== undefined) {
+    return `TRADES (Zhang et al. 2019), β = ${a.tradesBeta}: loss CE(clean) + β·KL(f(clean) ‖ f(x')), x' from ${a.steps} signed steps ` +
+      `of the KL (start x + 0.001·N(0,1), step 2.5·ε/${a.steps}) in the L∞ ball; ${ramp}`;
+  }
+  return `PGD (Madry et al. 2018): every batch replaced by L∞ PGD-${a.steps} examples (random start, step 2.5·ε/${a.steps}) ` +
+    `against the current model; ${ramp}`;
 }
 
 async function main(): Promise<void> {
@@ -216,8 +274,12 @@ async function main(): Promise<void> {
   const model = buildModel(opts.seed, classes, recipe.widths);
   const architecture = architectureSummary(model);
   console.log(`model: ${architecture}`);
+  // Read before training: with --out unset, --from models/<name> is the folder this run overwrites.
+  const fineTunedFrom = opts.from === undefined ? undefined : await loadStartingWeights(model, opts.from);
+  if (opts.from !== undefined) console.log(`starting from the weights of ${opts.from}`);
+  const adversarial = adversarialOf(opts, recipe);
   const optimizer = tf.train.adam(opts.lr);
-  const settings = runSettings(opts, recipe, trainSet.count, architecture);
+  const settings = runSettings(opts, adversarial, trainSet.count, architecture);
   if (opts.fresh) await rm(opts.checkpoint, { recursive: true, force: true });
   let progress = freshProgress();
   if (await checkpointExists(opts.checkpoint)) {
@@ -236,7 +298,7 @@ async function main(): Promise<void> {
   const save = (p: typeof progress) => saveCheckpoint(opts.checkpoint, model, optimizer, { settings, progress: p, savedAt: new Date().toISOString() });
   const epochSeconds = opts.exportCheckpoint
     ? progress.epochSeconds
-    : await trainLoop(model, optimizer, trainSet, classes, { ...opts, adversarial: recipe.adversarial }, progress, save);
+    : await trainLoop(model, optimizer, trainSet, classes, { ...opts, ...(adversarial ? { adversarial } : {}) }, progress, save);
   const trainingSeconds = epochSeconds.reduce((a, b) => a + b, 0);
   optimizer.dispose();
 
@@ -250,7 +312,6 @@ async function main(): Promise<void> {
   const result = classificationAccuracy(reloaded, data.test);
   reloaded.dispose();
   console.log(`held-out accuracy (saved and reloaded): ${result.correct}/${result.total} = ${(result.accuracy * 100).toFixed(2)}%`);
-  const adversarial = recipe.adversarial;
   let pgd40: { correct: number; total: number; accuracy: number } | undefined;
   if (adversarial) {
     pgd40 = pgdAccuracy(await tf.loadLayersModel(fileSystemLoader(path.join(opts.out, 'model.json'))), data.test, classes, adversarial.epsilon, 40, `eval-${opts.seed}`);
@@ -285,13 +346,13 @@ async function main(): Promise<void> {
       ...(epochsDone < opts.epochs ? { epochsCompleted: epochsDone, unfinished: `exported from the checkpoint after ${epochsDone} of ${opts.epochs} epochs` } : {}),
       ...(adversarial
         ? {
-            adversarialTraining: `PGD (Madry et al. 2018): every batch replaced by L∞ PGD-${adversarial.steps} examples (random start, step 2.5·ε/${adversarial.steps}) ` +
-              `against the current model; ε ramped linearly from 0 to ${adversarial.epsilon} over the first ${adversarial.rampEpochs} epochs`,
+            adversarialTraining: adversarialDescription(adversarial),
             pgd40Accuracy: pgd40!.accuracy,
             pgd40Correct: pgd40!.correct,
             pgd40: `held-out accuracy under L∞ PGD-40 at ε ${adversarial.epsilon} (random start, step 2.5·ε/40), seed eval-${opts.seed}`,
           }
         : {}),
+      ...(fineTunedFrom ? { fineTunedFrom } : {}),
       batchSize: opts.batchSize,
       optimizer: `adam, learning rate ${opts.lr} with cosine decay to ${opts.lr * 0.05} over the run, softmax cross-entropy on logits`,
       augmentation,
