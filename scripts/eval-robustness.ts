@@ -13,7 +13,9 @@
  * EVAL_PROCESSES (split the images over that many child processes of one thread each, merged into
  * one table: the 2,000 digits on both cores), EVAL_AA_VERSION (standard | cheap, default
  * standard), EVAL_MODELS (comma-separated names), EVAL_UPDATE_MANIFESTS=1 (write the measured
- * AutoAttack accuracy into the robust models' manifests, with its image count and version).
+ * AutoAttack accuracy into the robust models' manifests, with its image count and version),
+ * EVAL_MODELS_DIR (where the model folders are, default `models`: a candidate can be measured
+ * before it is shipped; the gradient figure is drawn only from the shipped `models`).
  * Also draws docs/images/robust-gradients.png: gradient and guided-backprop maps of `mnist` and
  * `mnist-robust` on the same held-out digits, side by side.
  */
@@ -42,6 +44,7 @@ const ONLY_ATTACKS = process.env.EVAL_ATTACKS?.split(',').map((s) => s.trim());
 /** A child process's results go to this file as JSON instead of a printed table (EVAL_PROCESSES). */
 const RESULT_FILE = process.env.EVAL_RESULT_FILE;
 const VERSION = process.env.EVAL_AA_VERSION ?? 'standard';
+const MODELS_DIR = process.env.EVAL_MODELS_DIR ?? 'models';
 const CHUNK = 100;
 
 const MODELS: { name: string; epsilon: number; heldOut: () => ImageSet }[] = [
@@ -132,7 +135,7 @@ function attackList(epsilon: number): [string, AttackRequest][] {
 
 /** Clean accuracy and every attack on held-out images [from, from + count), in this process. */
 async function evalRange(name: string, epsilon: number, set: ImageSet, from: number, count: number): Promise<RangeResult> {
-  const model = await loadModelFromDir(`models/${name}`);
+  const model = await loadModelFromDir(`${MODELS_DIR}/${name}`);
   const images = Array.from({ length: count }, (_, i) => imageAt(set, from + i));
   const labels = Array.from(set.labels.subarray(from, from + count));
   const predicted = model.predictProbabilities(images).map((p) => p.indexOf(Math.max(...p)));
@@ -186,7 +189,7 @@ async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<
     rows.push([`${label} ε=${epsilon}`, `${pct(r.robust / count)} (${r.robust}/${count})`, `${r.seconds.toFixed(0)} s`, stages, name.startsWith('mnist') ? PUBLISHED[label] ?? '' : '']);
     if (r.warnings.length) notes = r.warnings;
   }
-  const manifest = JSON.parse(await readFile(`models/${name}/manifest.json`, 'utf8')) as ShippedManifest;
+  const manifest = JSON.parse(await readFile(`${MODELS_DIR}/${name}/manifest.json`, 'utf8')) as ShippedManifest;
   const epochs = manifest.provenance?.epochsCompleted !== undefined ? ` — after ${manifest.provenance.epochsCompleted} of ${manifest.provenance.epochs} epochs` : '';
   const range = from === 0 ? `first ${count}` : `${count} from #${from}`;
   console.log(`\n## Robustness: ${name}${epochs} (${range} held-out images, L∞ ε=${epsilon}, AutoAttack ${VERSION}${PROCESSES > 1 ? `, ${PROCESSES} processes` : ''})\n`);
@@ -199,7 +202,7 @@ async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<
     const which = from === 0 ? `first ${count}` : `${count} (from #${from})`;
     manifest.provenance = { ...manifest.provenance, autoAttackAccuracy: aa, autoAttackCorrect: result.attacks.AutoAttack!.robust,
       autoAttack: `AutoAttack ${VERSION}, L∞ ε=${epsilon}, ${which} held-out images (npm run eval -- robustness)` };
-    await writeFile(`models/${name}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(`${MODELS_DIR}/${name}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
   }
 }
 
@@ -238,10 +241,10 @@ export async function evalRobustness(): Promise<void> {
   const only = process.env.EVAL_MODELS?.split(',').map((s) => s.trim());
   if (!RESULT_FILE) console.log(`backend: ${backend.name}, ${backend.threads ?? '?'} thread(s)`);
   for (const { name, epsilon, heldOut } of MODELS) {
-    if (!existsSync(`models/${name}/manifest.json`) || (only && !only.includes(name))) continue;
+    if (!existsSync(`${MODELS_DIR}/${name}/manifest.json`) || (only && !only.includes(name))) continue;
     await evalModel(name, epsilon, heldOut());
   }
-  if (!RESULT_FILE && existsSync('models/mnist-robust/manifest.json')) {
+  if (!RESULT_FILE && MODELS_DIR === 'models' && existsSync('models/mnist-robust/manifest.json')) {
     await mkdir('docs/images', { recursive: true });
     await gradientFigure('docs/images/robust-gradients.png');
     console.log('\nFigure: docs/images/robust-gradients.png (gradient and guided-backprop maps, mnist vs mnist-robust)');
