@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
 import { randomInt, seededRandom, shuffleInPlace, type Random } from '../src/datasets/seeded.ts';
 import { loadMobyDick, loadSpamAssassin, type Mail } from '../src/datasets/text-corpora.ts';
-import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../src/backend/index.ts';
+import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice, type BackendInfo } from '../src/backend/index.ts';
 import { fileSystemSaver } from '../src/model/fs-io.ts';
 import { parseSequenceManifest } from '../src/sequence/manifest.ts';
 import { loadSequenceModelFromDir } from '../src/sequence/loader.ts';
@@ -145,10 +145,6 @@ async function writeManifest(out: string, manifest: Record<string, unknown>): Pr
   return loadSequenceModelFromDir(out);
 }
 
-function backendLine(b: BackendInfo): string {
-  return `${b.name} (${b.package}, tfjs ${tf.version.tfjs}${b.customKernels.length ? `; gradlab kernels: ${b.customKernels.join(', ')}` : ''})`;
-}
-
 // --- rnn-parity-trained -----------------------------------------------------------------------
 
 async function trainParity(opts: Options, backend: BackendInfo): Promise<void> {
@@ -203,7 +199,7 @@ async function trainParity(opts: Options, backend: BackendInfo): Promise<void> {
       weightBytes,
       trainingSeconds: Math.round(seconds),
       trainedAt: new Date().toISOString(),
-      backend: backendLine(backend),
+      backend: describeBackend(backend),
     } as Record<string, unknown>,
   };
   const loaded = await writeManifest(opts.out, manifest);
@@ -279,7 +275,7 @@ async function trainCharLm(opts: Options, backend: BackendInfo): Promise<void> {
       weightBytes,
       trainingSeconds: Math.round(seconds),
       trainedAt: new Date().toISOString(),
-      backend: backendLine(backend),
+      backend: describeBackend(backend),
     } as Record<string, unknown>,
   };
   const loaded = await writeManifest(opts.out, manifest);
@@ -395,7 +391,7 @@ async function trainSpam(opts: Options, backend: BackendInfo): Promise<void> {
       weightBytes: shipped!.weightBytes,
       trainingSeconds: Math.round(shipped!.seconds),
       trainedAt: new Date().toISOString(),
-      backend: backendLine(backend),
+      backend: describeBackend(backend),
     } as Record<string, unknown>,
   };
   const loaded = await writeManifest(opts.out, manifest);
@@ -409,7 +405,7 @@ async function trainSpam(opts: Options, backend: BackendInfo): Promise<void> {
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const backend = await initBackend(opts.backend);
-  console.log(`backend: ${backendLine(backend)}`);
+  console.log(`backend: ${describeBackend(backend)}`);
   // Seeded Math.random for the run (tfjs uses it where no seed is given).
   seedrandom(`train-sequences-${opts.seed}`);
   if (opts.name === 'rnn-parity-trained') await trainParity(opts, backend);

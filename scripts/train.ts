@@ -54,7 +54,7 @@ import type { LabelledSplit } from '../src/datasets/image-set.ts';
 import { selectImages } from '../src/datasets/image-set.ts';
 import { loadMnist } from '../src/datasets/mnist.ts';
 import { classificationAccuracy } from '../src/datasets/accuracy.ts';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../src/backend/index.ts';
+import { BACKEND_CHOICES, describeBackend, initBackend, type BackendChoice } from '../src/backend/index.ts';
 import { fileSystemLoader, fileSystemSaver } from '../src/model/fs-io.ts';
 import { parseImageManifest } from '../src/model/manifest.ts';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, settingsDifferences } from './train-checkpoint.ts';
@@ -263,8 +263,7 @@ async function main(): Promise<void> {
   // parseOptions has refused every name without a recipe; this narrows the lookup once.
   if (recipe === undefined) usage(`no recipe for '${opts.name}'`);
   const backend = await initBackend(opts.backend, opts.threads ? { threads: opts.threads } : {});
-  console.log(`backend: ${backend.name} (${backend.package})` + (backend.threads ? `, ${backend.threads} thread(s)` : '') +
-    (backend.customKernels.length ? `, custom kernels: ${backend.customKernels.join(', ')}` : ''));
+  console.log(`backend: ${describeBackend(backend)}`);
 
   const data = recipe.load();
   const classes = data.labelNames.length;
@@ -361,8 +360,7 @@ async function main(): Promise<void> {
       trainingSeconds: Math.round(trainingSeconds),
       secondsPerEpoch: Math.round(trainingSeconds / Math.max(1, epochSeconds.length)),
       trainedAt: new Date().toISOString(),
-      backend: `${backend.name} (${backend.package}, tfjs ${tf.version.tfjs}` +
-        (backend.customKernels.length ? `; gradlab kernels: ${backend.customKernels.join(', ')})` : ')'),
+      backend: describeBackend(backend),
     },
   };
   const manifestPath = path.join(opts.out, 'manifest.json');

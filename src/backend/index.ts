@@ -44,6 +44,25 @@ export function backendInfo(): BackendInfo | undefined {
   return current;
 }
 
+/** Which kernels run in oneDNN, or why none do; empty for backends without native kernels. */
+export function describeNative(native: NativeStatus | undefined): string {
+  if (!native) return '';
+  return native.kernels.length ? `native kernels: ${native.kernels.join(', ')} (${native.library})` : `native kernels: none (${native.reason})`;
+}
+
+/**
+ * One line naming the backend, its threads, gradlab's kernels and the native ones: what training
+ * scripts print and write into a manifest's provenance, so a model says what computed it.
+ */
+export function describeBackend(b: BackendInfo): string {
+  const threads = b.threads ? `, ${b.threads} thread${b.threads > 1 ? 's' : ''}` : '';
+  const parts = [`${b.package}, tfjs ${tf.version.tfjs}${threads}`];
+  if (b.customKernels.length) parts.push(`gradlab kernels: ${b.customKernels.join(', ')}`);
+  const native = describeNative(b.native);
+  if (native) parts.push(native);
+  return `${b.name} (${parts.join('; ')})`;
+}
+
 async function tryNative(skipped: string[]): Promise<BackendInfo | undefined> {
   for (const pkg of NATIVE_PACKAGES) {
     try {
@@ -105,10 +124,6 @@ export interface BackendOptions {
 }
 
 /**
- * Selects the backend once per process. An explicit choice that cannot be honoured throws with
- * the reason; `auto` falls through the list and records why each step was skipped.
- */
-/**
  * tfjs' cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js … install our
  * node backend" on its first tensor, once per process (every test file that compares against cpu,
  * every `--backend cpu` server). gradlab chooses backends itself and logs why (see `skipped`), so
@@ -119,6 +134,10 @@ function quietCpuBanner(): void {
   if (cpu) cpu.firstUse = false;
 }
 
+/**
+ * Selects the backend once per process. An explicit choice that cannot be honoured throws with
+ * the reason; `auto` falls through the list and records why each step was skipped.
+ */
 export async function initBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   quietCpuBanner();
   const wasmOptions = { ...options, threads: options.threads ?? defaultThreadCount() };

@@ -7,7 +7,7 @@
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, usage } from '../config.ts';
-import { initBackend } from '../backend/index.ts';
+import { describeNative, initBackend } from '../backend/index.ts';
 import { createModelRegistry } from './model-registry.ts';
 
 const HELP = `usage: npm start -- [flags]   (or: node --import tsx src/http/server.ts [flags])
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   app.log.info(
     { backend: backend.name, package: backend.package, threads: backend.threads, customKernels: backend.customKernels, native: backend.native, skipped: backend.skipped },
     `compute backend: ${backend.name} (${backend.package}${backend.threads ? `, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : ''})` +
-      (backend.native ? `; native kernels: ${backend.native.kernels.length ? `${backend.native.kernels.join(', ')} (${backend.native.library})` : `none (${backend.native.reason})`}` : ''),
+      (backend.native ? `; ${describeNative(backend.native)}` : ''),
   );
 
   let closing = false;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import request from 'supertest';
-import { initBackend } from '../../src/backend/index.ts';
+import { describeBackend, initBackend } from '../../src/backend/index.ts';
 import { build } from '../helpers/build.ts';
 import { pixelArray } from '../helpers/images.ts';
 
@@ -79,4 +79,13 @@ test("tfjs' cpu backend does not print its 'install our node backend' banner in 
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout.trim(), '3');
   assert.doesNotMatch(child.stdout + child.stderr, /looks like you are running TensorFlow\.js in Node/);
+});
+
+test('describeBackend names the package, threads, gradlab kernels and which kernels run natively (or why none do)', () => {
+  const base = { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', threads: 2, customKernels: ['Sign', 'MaxPoolGrad'], skipped: [] };
+  const loaded = describeBackend({ ...base, native: { kernels: ['Conv2D', 'FusedConv2D'], library: 'oneDNN 2.6.3 (OpenMP)' } });
+  assert.equal(loaded, `wasm (@tensorflow/tfjs-backend-wasm, tfjs ${tf.version.tfjs}, 2 threads; gradlab kernels: Sign, MaxPoolGrad; native kernels: Conv2D, FusedConv2D (oneDNN 2.6.3 (OpenMP)))`);
+  const off = describeBackend({ ...base, threads: 1, native: { kernels: [], reason: 'turned off (--native off / GRADLAB_NATIVE=off)' } });
+  assert.match(off, /, 1 thread; gradlab kernels: Sign, MaxPoolGrad; native kernels: none \(turned off/);
+  assert.equal(describeBackend({ name: 'cpu', package: '@tensorflow/tfjs', customKernels: [], skipped: [] }), `cpu (@tensorflow/tfjs, tfjs ${tf.version.tfjs})`);
 });
