@@ -5,7 +5,7 @@
  * log-probability of the target (targeted).
  */
 import * as tf from '@tensorflow/tfjs';
-import { pickedScores } from '../model/picked-scores.ts';
+import { pickedScores, pickedScoresOnHost } from '../model/picked-scores.ts';
 import type { ImageModel } from '../model/image-model.ts';
 
 export interface Criterion {
@@ -18,6 +18,19 @@ export interface Criterion {
   loss: (logits: tf.Tensor2D) => tf.Tensor1D;
   /** Whether each image's predicted class counts as adversarial. */
   isAdversarial: (predicted: number, index: number) => boolean;
+  /**
+   * `loss` on host logits [rows · classes]: each image's loss and ∂(Σ loss)/∂logits, the same
+   * float32 values as `loss` and its recorded gradient (for ImageModel.directInputGradient).
+   */
+  hostLoss: (logits: Float32Array, rows: number, classes: number) => { losses: Float32Array; dLogits: Float32Array };
+}
+
+/** The host form of ±log p(class): sign −1 for the untargeted loss (as `tf.neg` backpropagates −1). */
+function hostLogProb(classes: number[], sign: 1 | -1): Criterion['hostLoss'] {
+  return (logits, rows, depth) => {
+    const { scores, grad } = pickedScoresOnHost(logits, rows, depth, classes, 'logprob', new Array<number>(rows).fill(sign));
+    return { losses: sign === 1 ? scores : scores.map((v) => -v), dLogits: grad };
+  };
 }
 
 function logProbOf(logits: tf.Tensor2D, classes: number[]): tf.Tensor1D {
@@ -29,6 +42,7 @@ export function misclassification(labels: number[]): Criterion {
     targeted: false,
     classes: labels,
     loss: (logits) => tf.neg(logProbOf(logits, labels)) as tf.Tensor1D,
+    hostLoss: hostLogProb(labels, -1),
     isAdversarial: (predicted, i) => predicted !== labels[i],
   };
 }
@@ -38,6 +52,7 @@ export function targetedMisclassification(targets: number[]): Criterion {
     targeted: true,
     classes: targets,
     loss: (logits) => logProbOf(logits, targets),
+    hostLoss: hostLogProb(targets, 1),
     isAdversarial: (predicted, i) => predicted === targets[i],
   };
 }

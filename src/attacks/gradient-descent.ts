@@ -39,6 +39,15 @@ export interface DescentOptions {
   wantPredictions?: boolean;
 }
 
+/** Each row's first largest value's index, as tf.argMax. */
+export function argMaxRows(values: Float32Array, rows: number, classes: number): number[] {
+  return Array.from({ length: rows }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (values[i * classes + j]! > values[i * classes + best]!) best = j;
+    return best;
+  });
+}
+
 export const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function gradientDescent(model: ImageModel, x0: tf.Tensor4D, criterion: Criterion, o: DescentOptions): Promise<tf.Tensor4D> {
@@ -52,10 +61,22 @@ export async function gradientDescent(model: ImageModel, x0: tf.Tensor4D, criter
       let loss = 0;
       let predicted: number[] | undefined;
       const [nextX, nextVelocity] = tf.tidy(() => {
-        const { value, grad } = lossAndGrad(x);
-        loss = value.dataSync()[0]! / x0.shape[0];
-        if (o.wantPredictions) predicted = Array.from(tf.argMax(model.logits(x), 1).dataSync());
-        let direction = grad as tf.Tensor4D;
+        let direction: tf.Tensor4D;
+        // The model's direct input gradient where it has one (no gradient tape; the same values).
+        const direct = model.directInputGradient(x, (logits, rows, classes) => {
+          const { losses, dLogits } = criterion.hostLoss(logits, rows, classes);
+          loss = losses.reduce((a, b) => a + b, 0) / rows;
+          if (o.wantPredictions) predicted = argMaxRows(logits, rows, classes);
+          return dLogits;
+        });
+        if (direct) {
+          direction = direct.grad;
+        } else {
+          const { value, grad } = lossAndGrad(x);
+          loss = value.dataSync()[0]! / x0.shape[0];
+          if (o.wantPredictions) predicted = Array.from(tf.argMax(model.logits(x), 1).dataSync());
+          direction = grad as tf.Tensor4D;
+        }
         let v: tf.Tensor4D | undefined;
         if (velocity) {
           // MI-FGSM: g ← μ·g + ∇/‖∇‖₁ (per image), then step along normalize(g).

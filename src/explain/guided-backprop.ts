@@ -10,7 +10,7 @@
  */
 import { GradlabError } from '../errors.ts';
 import { runnableFeatures } from './features.ts';
-import { scoreGradient } from './gradient.ts';
+import { directScoreGradient, scoreGradient } from './gradient.ts';
 import { guidedRelu } from './guided-relu.ts';
 import type { AttributionMethod } from './method.ts';
 import { nodeByNode, replaceableRelus } from './requirements.ts';
@@ -21,7 +21,8 @@ export const guidedBackprop: AttributionMethod = (ctx, x, { targets, score }) =>
   if (!features?.supportsReluSwap) {
     throw new GradlabError('GRADLAB_UNSUPPORTED_OPERATION', `guided backprop needs a model with ReLUs it can replace; '${ctx.model.name}' is not one`, 'method');
   }
-  return scoreGradient((input) => ctx.model.logitsFromOutput(features.forward(input, { relu: guidedRelu }).output!), x, targets, score);
+  return directScoreGradient(ctx.model, x, targets, score, 'guided') ??
+    scoreGradient((input) => ctx.model.logitsFromOutput(features.forward(input, { relu: guidedRelu }).output!), x, targets, score);
 };
 
 export const guidedBackpropSpec = defineBase({

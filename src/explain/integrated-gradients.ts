@@ -20,7 +20,7 @@
  * `uniform` is the textbook α = k/steps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { scoreGradient } from './gradient.ts';
+import { directScoreGradient, scoreGradient } from './gradient.ts';
 import type { AttributionMethod, MethodOptions } from './method.ts';
 import { classScores, type ScoreKind } from './score.ts';
 import { defineBase, type ConvergenceCheck } from './spec.ts';
@@ -89,7 +89,11 @@ function gradientsAt(model: ImageModel, base: tf.Tensor3D, diff: tf.Tensor3D, ta
   for (let start = 0; start < alphas.length; start += CHUNK) {
     step.check();
     const a = alphas.slice(start, start + CHUNK);
-    const grads = tf.tidy(() => scoreGradient((input) => model.logits(input), pathPoints(base, diff, a), new Array<number>(a.length).fill(target), score));
+    const grads = tf.tidy(() => {
+      const points = pathPoints(base, diff, a);
+      const targets = new Array<number>(a.length).fill(target);
+      return directScoreGradient(model, points, targets, score) ?? scoreGradient((input) => model.logits(input), points, targets, score);
+    });
     out.push(...tf.unstack(grads).map((g) => g as tf.Tensor3D));
     grads.dispose();
     step.counted(a.length);

@@ -91,9 +91,39 @@ export class ConvChain {
     return runChain(this.layers, this.fold, input, relu, padInConv);
   }
 
+  /**
+   * The whole chain as one fused kernel call (conv + bias, then ReLU or nothing), for the direct
+   * input gradient (input-gradient-program.ts); undefined where `apply` would not run it as one:
+   * a dilated conv, an activation other than ReLU or linear, or a zero padding the current
+   * backend's conv kernels cannot take.
+   */
+  fusedCall(): FusedConvCall | undefined {
+    const { conv, pad, relu } = this.layers;
+    if (pad && !takesExplicitPadding(tf.getBackend())) return undefined;
+    const activation = activationName(conv);
+    const ownRelu = activation === 'relu';
+    if (!ownRelu && activation !== undefined && activation !== 'linear') return undefined;
+    if (ownRelu && relu) return undefined;
+    const { kernel, bias, geometry } = convParams(conv, this.fold, pad);
+    const dilation = geometry.dilation;
+    if (!(Array.isArray(dilation) ? dilation.every((d) => d === 1) : dilation === 1)) return undefined;
+    // A layer's own weights are its variables (stable across setWeights); a fold's are recomputed
+    // when a source weight changes, so they are asked for at every call.
+    const { fold } = this;
+    return { weights: fold ? () => fold.weights() : () => ({ kernel, bias }), geometry, relu: ownRelu || relu !== undefined };
+  }
+
   dispose(): void {
     this.fold?.dispose();
   }
+}
+
+/** A conv chain as one call of tfjs' fused conv kernel (ConvChain.fusedCall). */
+export interface FusedConvCall {
+  weights: () => { kernel: tf.Tensor4D; bias: tf.Tensor1D | undefined };
+  geometry: ConvGeometry;
+  /** Whether the kernel applies a ReLU after the bias. */
+  relu: boolean;
 }
 
 /** One conv layer alone (with its own bias and activation) as a chain of one: layer-for-gradient.ts. */
@@ -109,6 +139,17 @@ function runChain(layers: ConvChainLayers, fold: ConvBatchNormFold | undefined, 
     x = pad.apply(x) as tf.Tensor4D;
     pad = undefined;
   }
+  const { kernel, bias, geometry } = convParams(conv, fold, pad);
+  const wantsRelu = reluLayer !== undefined || activationName(conv) === 'relu';
+  const kind = wantsRelu ? reluKindOf(relu) : undefined;
+  const fused = fusedConvForGradient(x, kernel, bias, geometry, kind ?? 'none');
+  if (fused && kind !== undefined) return fused;
+  const y = fused ?? plainConv(x, kernel, bias, geometry);
+  return wantsRelu ? relu(y) : applyActivation(conv, y, relu);
+}
+
+/** The chain's convolution as one kernel call: its weights (batch norm folded in) and geometry. */
+function convParams(conv: Layer, fold: ConvBatchNormFold | undefined, pad: Layer | undefined): { kernel: tf.Tensor4D; bias: tf.Tensor1D | undefined; geometry: ConvGeometry } {
   const config = conv.getConfig();
   const [ownKernel, ownBias] = conv.getWeights();
   const { kernel, bias } = fold
@@ -120,12 +161,7 @@ function runChain(layers: ConvChainLayers, fold: ConvBatchNormFold | undefined, 
     padding: pad ? explicitPadding(pad) : (config.padding as 'same' | 'valid'),
     dilation: config.dilationRate as number | [number, number],
   };
-  const wantsRelu = reluLayer !== undefined || activationName(conv) === 'relu';
-  const kind = wantsRelu ? reluKindOf(relu) : undefined;
-  const fused = fusedConvForGradient(x, kernel, bias, geometry, kind ?? 'none');
-  if (fused && kind !== undefined) return fused;
-  const y = fused ?? plainConv(x, kernel, bias, geometry);
-  return wantsRelu ? relu(y) : applyActivation(conv, y, relu);
+  return { kernel, bias, geometry };
 }
 
 function plainConv(x: tf.Tensor4D, kernel: tf.Tensor4D, bias: tf.Tensor1D | undefined, g: ConvGeometry): tf.Tensor {

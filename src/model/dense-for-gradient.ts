@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { reluBackprop } from '../backend/relu-backprop.ts';
 import type { ReluKind } from './relu-for-gradient.ts';
 
-function fusedProduct(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined, relu: boolean): tf.Tensor2D {
+/** x · kernel + bias (then ReLU) as one `_FusedMatMul` call; x is [N, features]. */
+export function fusedProduct(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D | undefined, relu: boolean): tf.Tensor2D {
   const [rows, features] = x.shape;
   const units = kernel.shape[1];
   const inputs: Record<string, tf.Tensor> = { a: tf.reshape(x, [1, rows, features]), b: tf.reshape(kernel, [1, features, units]), ...(bias ? { bias } : {}) };

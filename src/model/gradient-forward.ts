@@ -26,6 +26,7 @@ import { foldableBatchNorm } from './batch-norm-fold.ts';
 import { chainableConv, ConvChain, foldablePadding, linearConv, plainReluLayer, type ConvChainLayers } from './conv-chain.ts';
 import type { FeatureGraph, FeatureNode, FeatureRun, FeatureRunOptions } from './feature-graph.ts';
 import type { Layer, ReluFn } from './activation-for-gradient.ts';
+import { InputGradientProgram } from './input-gradient-program.ts';
 import { applyLayerForGradient, hasRelu, RELU_REPLACED } from './layer-for-gradient.ts';
 import { plainRelu } from './relu-for-gradient.ts';
 
@@ -138,6 +139,14 @@ export class GradientForward implements FeatureGraph {
     const output = net.outputs[0]!.id;
     planChains(steps, output, options.foldBatchNorm !== false);
     return new GradientForward(steps, net.inputs[0]!.id, output);
+  }
+
+  private program: InputGradientProgram | null | undefined;
+
+  /** The input gradient without tfjs' tape (input-gradient-program.ts), built once; undefined where a layer is not supported. */
+  inputGradientProgram(): InputGradientProgram | undefined {
+    if (this.program === undefined) this.program = InputGradientProgram.compile(this.steps, this.input, this.output) ?? null;
+    return this.program ?? undefined;
   }
 
   /** Releases the folded conv weights. */

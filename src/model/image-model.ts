@@ -9,6 +9,8 @@ import { GradientForward, recordingGradient } from './gradient-forward.ts';
 import { GraphInterpreter } from './graph-interpreter.ts';
 import type { GraphNodeDef } from './graph-node.ts';
 import type { ImageModelManifest } from './manifest.ts';
+import { directGradientsEnabled, type LogitsHead } from './input-gradient-program.ts';
+import type { ReluKind } from './relu-for-gradient.ts';
 
 export type TfModel = tf.LayersModel | tf.GraphModel;
 
@@ -74,6 +76,17 @@ export class ImageModel {
       this.gradientRunner = (this.net instanceof tf.LayersModel ? GradientForward.forModel(this.net) : undefined) ?? null;
     }
     return this.gradientRunner ?? undefined;
+  }
+
+  /**
+   * ∂loss/∂x without tfjs' gradient tape (input-gradient-program.ts), where `head` turns the
+   * logits [N · classes] into ∂loss/∂logits, and the logits on the host; undefined where the model
+   * has no such program (graph models, unsupported layers, probability outputs) or direct
+   * gradients are switched off: then record the gradient with `logits`. Call inside `tf.tidy`.
+   */
+  directInputGradient(x: tf.Tensor4D, head: LogitsHead, relu: ReluKind = 'plain'): { logits: Float32Array; grad: tf.Tensor4D } | undefined {
+    if (!directGradientsEnabled() || this.manifest.output !== 'logits') return undefined;
+    return this.gradientForward()?.inputGradientProgram()?.run(x, head, relu);
   }
 
   private features: FeatureGraph | null | undefined;

@@ -35,6 +35,35 @@ function logSoftmaxRows(z: Float32Array, rows: number, classes: number): Float32
 
 const picks = (classes: number[], depth: number) => classes.map((c) => (Number.isInteger(c) && c >= 0 && c < depth ? c : -1));
 
+/**
+ * Host half of the op, for callers that hold the logits on the host (input-gradient-program.ts):
+ * each row's score and, for upstream gradients `dy` [rows], ∂(Σ dy·score)/∂logits, the same
+ * float32 arithmetic as the op's gradient.
+ */
+export function pickedScoresOnHost(
+  logits: Float32Array, rows: number, depth: number, classes: number[], kind: PickedScore, dy: ArrayLike<number>,
+): { scores: Float32Array; grad: Float32Array } {
+  if (classes.length !== rows) throw new Error(`picked scores: ${classes.length} classes for ${rows} rows`);
+  const picked = picks(classes, depth);
+  const table = kind === 'logprob' ? logSoftmaxRows(logits, rows, depth) : logits;
+  const scores = Float32Array.from(picked, (c, i) => (c < 0 ? 0 : table[i * depth + c]!));
+  return { scores, grad: scoreGradient(picked, dy, kind === 'logprob' ? table : undefined, rows, depth) };
+}
+
+function scoreGradient(picked: number[], d: ArrayLike<number>, logp: Float32Array | undefined, rows: number, depth: number): Float32Array {
+  const grad = new Float32Array(rows * depth);
+  for (let i = 0; i < rows; i++) {
+    const c = picked[i]!;
+    for (let j = 0; j < depth; j++) {
+      const own = j === c ? d[i]! : 0;
+      grad[i * depth + j] = logp ? f(own - f(f(Math.exp(logp[i * depth + j]!)) * d[i]!)) : own;
+    }
+    // tfjs' one-hot mask gives a row outside the classes no gradient at all.
+    if (c < 0 && logp) grad.fill(0, i * depth, (i + 1) * depth);
+  }
+  return grad;
+}
+
 /** Per-image score [N] of class classes[i] in row i of logits [N, C]. */
 export function pickedScores(logits: tf.Tensor2D, classes: number[], kind: PickedScore): tf.Tensor1D {
   const [rows, depth] = logits.shape;
@@ -49,19 +78,8 @@ export function pickedScores(logits: tf.Tensor2D, classes: number[], kind: Picke
     return {
       value: tf.tensor1d(scores),
       gradFunc: (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
-        const d = dy.dataSync();
         const logp = kind === 'logprob' ? (saved[0]!.dataSync() as Float32Array) : undefined;
-        const grad = new Float32Array(rows * depth);
-        for (let i = 0; i < rows; i++) {
-          const c = picked[i]!;
-          for (let j = 0; j < depth; j++) {
-            const own = j === c ? d[i]! : 0;
-            grad[i * depth + j] = logp ? f(own - f(f(Math.exp(logp[i * depth + j]!)) * d[i]!)) : own;
-          }
-          // tfjs' one-hot mask gives a row outside the classes no gradient at all.
-          if (c < 0 && logp) grad.fill(0, i * depth, (i + 1) * depth);
-        }
-        return tf.tensor2d(grad, [rows, depth]);
+        return tf.tensor2d(scoreGradient(picked, dy.dataSync(), logp, rows, depth), [rows, depth]);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
