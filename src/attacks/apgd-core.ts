@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Deadline } from '../deadline.ts';
 import type { ImageModel } from '../model/image-model.ts';
-import { nextTick, type StepInfo } from './gradient-descent.ts';
+import { lossOnHostLogits } from '../model/input-gradient-program.ts';
+import { argMaxRows, nextTick, type StepInfo } from './gradient-descent.ts';
 import { NORM_BY_NAME, type NormName } from './norms.ts';
 
 export interface ApgdOptions {
@@ -67,9 +68,22 @@ export async function apgd(model: ImageModel, x0: tf.Tensor4D, o: ApgdOptions): 
   const n = x0.shape[0];
   const norm = NORM_BY_NAME[o.norm];
   const [lo, hi] = o.bounds;
-  const lossAndGrad = (x: tf.Tensor4D) =>
-    tf.tidy(() => {
-      // The forward pass inside the gradient also gives this point's losses and predictions.
+  // Each point's gradient, losses and predictions from one forward pass: through the model's
+  // direct input gradient where it has one (no gradient tape, input-gradient-program.ts), the
+  // loss differentiated on the logits alone; else recorded end to end.
+  const read = (x: tf.Tensor4D): { grad: tf.Tensor4D; losses: number[]; predicted: number[] } => {
+    let losses: number[] = [];
+    let predicted: number[] = [];
+    const direct = tf.tidy(() =>
+      model.directInputGradient(x, (z, rows, classes) => {
+        predicted = argMaxRows(z, rows, classes);
+        const head = lossOnHostLogits(o.loss, z, rows, classes);
+        losses = Array.from(head.losses);
+        return head.dLogits;
+      })?.grad,
+    );
+    if (direct) return { grad: direct, losses, predicted };
+    const r = tf.tidy(() => {
       // (kept: the gradient's own scope would dispose it)
       let logits: tf.Tensor2D | undefined;
       const { grad } = tf.valueAndGrad((input: tf.Tensor) => {
@@ -82,9 +96,8 @@ export async function apgd(model: ImageModel, x0: tf.Tensor4D, o: ApgdOptions): 
         logits?.dispose();
       }
     });
-  const read = (r: { grad: tf.Tensor4D; losses: tf.Tensor1D; predicted: tf.Tensor1D }) => {
-    const losses = Array.from(r.losses.dataSync());
-    const predicted = Array.from(r.predicted.dataSync());
+    losses = Array.from(r.losses.dataSync());
+    predicted = Array.from(r.predicted.dataSync());
     r.losses.dispose();
     r.predicted.dispose();
     return { grad: r.grad, losses, predicted };
@@ -99,7 +112,7 @@ export async function apgd(model: ImageModel, x0: tf.Tensor4D, o: ApgdOptions): 
   };
   try {
     let x = keep(randomStart(x0, o.norm, o.epsilon, o.seed, o.bounds));
-    const first = read(lossAndGrad(x));
+    const first = read(x);
     let grad = keep(first.grad);
     let xPrevious = keep(tf.clone(x));
     let xBest = keep(tf.clone(x));
@@ -132,7 +145,7 @@ export async function apgd(model: ImageModel, x0: tf.Tensor4D, o: ApgdOptions): 
       x = keep(next);
       held.splice(held.indexOf(stale), 1);
       stale.dispose();
-      const r = read(lossAndGrad(x));
+      const r = read(x);
       grad = replace(grad, r.grad);
       const newlyFooled = r.predicted.map((p, i) => o.isAdversarial(p, i));
       const improved = r.losses.map((l, i) => l > lossBest[i]!);

@@ -35,6 +35,27 @@ import type { ReluKind } from './relu-for-gradient.ts';
 /** ∂loss/∂logits [rows · classes] from the logits [rows · classes] (row-major), on the host. */
 export type LogitsHead = (logits: Float32Array, rows: number, classes: number) => Float32Array;
 
+/**
+ * A per-image loss written as tfjs ops on logits, evaluated on host logits: each image's loss and
+ * ∂(Σ loss)/∂logits, recorded on the small [rows, classes] tensor alone (for heads of losses
+ * with no host formula: DLR, margins). Call inside `tf.tidy`.
+ */
+export function lossOnHostLogits(
+  loss: (logits: tf.Tensor2D) => tf.Tensor1D, logits: Float32Array, rows: number, classes: number,
+): { losses: Float32Array; dLogits: Float32Array } {
+  const z = tf.tensor2d(logits, [rows, classes]);
+  let perImage: tf.Tensor1D | undefined;
+  const grad = tf.grad((input: tf.Tensor) => {
+    perImage = tf.keep(loss(input as tf.Tensor2D));
+    return tf.sum(perImage);
+  })(z);
+  try {
+    return { losses: perImage!.dataSync() as Float32Array, dLogits: grad.dataSync() as Float32Array };
+  } finally {
+    perImage?.dispose();
+  }
+}
+
 /** One step of the gradient forward, as gradient-forward.ts plans it. */
 export interface ProgramStep {
   layer: Layer;
