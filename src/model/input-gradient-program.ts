@@ -16,7 +16,7 @@
  *
  * Supported layers: conv chains (conv-chain.ts) and single Conv2D / DepthwiseConv2D layers with a
  * ReLU or linear activation; Dense on [N, features] (ReLU or linear); MaxPooling2D and
- * AveragePooling2D (channels last); Flatten; Dropout (identity at inference); ReLU layers and
+ * AveragePooling2D (channels last); ZeroPadding2D; Flatten; Dropout (identity at inference); ReLU layers and
  * Activation('relu' | 'linear'); Add; GlobalAveragePooling2D; an unfolded BatchNormalization.
  * Anything else, and models whose output is not logits, compile to undefined and keep the
  * recorded path. ReLUs backpropagate as `plain` or `guided` (guided backprop) masks.
@@ -162,6 +162,15 @@ function layerOp(layer: Layer, inputCount: number): Omit<Op, 'inputs' | 'output'
       return poolOp(layer, false);
     case 'Dropout':
       return identityOp;
+    case 'ZeroPadding2D': {
+      // One not folded into a conv (before a pooling layer, as ResNet's stem): tfjs' pad, and its gradient's slice.
+      if (config.dataFormat === 'channelsFirst') return undefined;
+      const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
+      return {
+        forward: ([x]) => tf.pad(x!, [[0, 0], [top, bottom], [left, right], [0, 0]]),
+        backward: (dy, [x]) => [tf.slice(dy, [0, top, left, 0], x!.shape)],
+      };
+    }
     case 'Flatten':
       return {
         forward: ([x]) => tf.reshape(x!, [x!.shape[0], -1]),

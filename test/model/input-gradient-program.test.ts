@@ -47,7 +47,7 @@ function sequentialNet(): tf.LayersModel {
   });
 }
 
-/** A residual block (fan-out and Add), a strided conv after zero padding, max pool 'same', global average pool. */
+/** A residual block (fan-out and Add), a strided conv after zero padding, max pool 'same', zero padding before a pool (ResNet's stem), global average pool. */
 function residualNet(): tf.LayersModel {
   const input = tf.input({ shape: [10, 10, 3] });
   let x = apply(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }), input);
@@ -61,6 +61,8 @@ function residualNet(): tf.LayersModel {
   x = apply(tf.layers.zeroPadding2d({ padding: 1 }), x);
   x = apply(tf.layers.conv2d({ filters: 12, kernelSize: 3, strides: 2, padding: 'valid', activation: 'relu' }), x);
   x = apply(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }), x);
+  x = apply(tf.layers.zeroPadding2d({ padding: [[1, 0], [0, 2]] }), x);
+  x = apply(tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }), x);
   x = apply(tf.layers.globalAveragePooling2d({}), x);
   x = apply(tf.layers.dense({ units: 5 }), x);
   return tf.model({ inputs: input, outputs: x });
