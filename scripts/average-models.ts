@@ -10,7 +10,8 @@
  * ingredient's with new provenance: the command, every ingredient's provenance under
  * `averagedFrom`, and the held-out accuracy measured on the averaged model as saved and loaded
  * back (plus PGD-40 at the data set's standard ε for adversarially trained ingredients, with the
- * same seed as `npm run train`). Options: --epsilon (default 0.3 for MNIST, 0.1 for Fashion-MNIST).
+ * same seed as `npm run train`). Options: --epsilon (default 0.3 for MNIST, 0.1 for Fashion-MNIST),
+ * --description TEXT (the manifest's description; default the first ingredient's).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -30,7 +31,7 @@ interface ModelJson { modelTopology: unknown; weightsManifest: { paths: string[]
 type Manifest = Record<string, unknown> & { name: string; provenance?: Record<string, unknown> };
 
 function fail(message: string): never {
-  console.error(`average-models: ${message}\nusage: npm run average-models -- --out DIR MODEL_DIR MODEL_DIR [...] [--epsilon E]`);
+  console.error(`average-models: ${message}\nusage: npm run average-models -- --out DIR MODEL_DIR MODEL_DIR [...] [--epsilon E] [--description TEXT]`);
   process.exit(2);
 }
 
@@ -60,7 +61,7 @@ export function averageWeights(all: Float32Array[]): Float32Array {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, epsilon: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' }, epsilon: { type: 'string' }, description: { type: 'string' } } });
   if (!values.out) fail('--out DIR is required');
   if (positionals.length < 2) fail('give at least two model folders');
   const models = await Promise.all(positionals.map(readModel));
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   const shared = ['dataset', 'split', 'architecture', 'seed'];
   const manifest: Manifest = {
     ...first!.manifest,
+    ...(values.description ? { description: values.description } : {}),
     provenance: {
       ...Object.fromEntries(shared.filter((k) => provenances[0]![k] !== undefined).map((k) => [k, provenances[0]![k]])),
       testAccuracy: clean.accuracy,
