@@ -76,6 +76,8 @@ test('a multipart body that declares more than the limit is refused before it is
   t.after(fixture.cleanup);
   const server = await startServer(['--models-dir', fixture.modelsDir, '--backend', 'wasm', '--max-body-bytes', String(MiB)]);
   t.after(() => server.stop());
+  // Until its heavy workers are up the server answers 503 (seen on a loaded machine): wait.
+  await waitReady(server.baseUrl);
   const body = [textPart('topK', '1'), textPart('note', 'x'.repeat(2 * MiB)), CLOSE];
   const res = await send(server.baseUrl, { 'content-type': MULTIPART_TYPE, 'content-length': Buffer.byteLength(body.join('')) }, body);
   assert.equal(res.status, 413);
