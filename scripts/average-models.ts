@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       testAccuracy: clean.accuracy,
       testExamples: clean.total,
       testCorrect: clean.correct,
-      trainedBy: `npm run average-models -- ${process.argv.slice(2).join(' ')}`,
+      trainedBy: `npm run average-models -- ${process.argv.slice(2).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`,
       averaging: `element-wise mean of the weights of ${models.length} models of the same architecture (model soup)`,
       averagedFrom: provenances.map((p) => Object.fromEntries(Object.entries(p).filter(([k]) => !['dataset', 'split', 'architecture'].includes(k) && !k.startsWith('autoAttack')))),
       ...(pgd40 ? { pgd40Accuracy: pgd40.accuracy, pgd40Correct: pgd40.correct, pgd40: `held-out accuracy under L∞ PGD-40 at ε ${epsilon} (random start, step 2.5·ε/40), seed eval-${seed}` } : {}),
