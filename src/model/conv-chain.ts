@@ -103,7 +103,6 @@ export class ConvChain {
     const activation = activationName(conv);
     const ownRelu = activation === 'relu';
     if (!ownRelu && activation !== undefined && activation !== 'linear') return undefined;
-    if (ownRelu && relu) return undefined;
     const { kernel, bias, geometry } = convParams(conv, this.fold, pad);
     const dilation = geometry.dilation;
     if (!(Array.isArray(dilation) ? dilation.every((d) => d === 1) : dilation === 1)) return undefined;

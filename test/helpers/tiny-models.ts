@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageModel } from '../../src/model/image-model.ts';
 import type { ImageModelManifest } from '../../src/model/manifest.ts';
+import { values } from './kernel-check.ts';
 import { buildFixtureNet, FIXTURE_LABELS } from './fixture-model.ts';
 
 export function manifestFor(name: string, shape: [number, number, number], labels: string[], range: [number, number] = [0, 1]): ImageModelManifest {
@@ -34,4 +35,14 @@ export function smoothNet(): ImageModel {
   net.add(tf.layers.dense({ units: 5, activation: 'tanh', kernelInitializer: tf.initializers.randomNormal({ seed: 3, stddev: 1 }) }));
   net.add(tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.randomNormal({ seed: 4, stddev: 1 }) }));
   return new ImageModel(manifestFor('smooth', [3, 3, 1], ['x', 'y', 'z']), net, 'memory');
+}
+
+/** `net` with seeded weights (values(size, seed + i) per weight; batch-norm variances made positive), for kernel and gradient tests. */
+export function withSeededWeights(net: tf.LayersModel, seed: number): tf.LayersModel {
+  const names = net.weights.map((w) => w.name);
+  net.setWeights(net.getWeights().map((w, i) => {
+    const v = values(w.size, seed + i);
+    return tf.tensor(names[i]!.includes('variance') ? v.map((x) => 0.5 + Math.abs(x)) : v, w.shape);
+  }));
+  return net;
 }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.ts';
 import { ConvChain, takesExplicitPadding } from '../../src/model/conv-chain.ts';
 import { plainRelu } from '../../src/model/relu-for-gradient.ts';
+import { withSeededWeights } from '../helpers/tiny-models.ts';
 import { maxRelativeError, values } from '../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-5;
@@ -17,15 +18,7 @@ const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) => layer.apply(x) a
 
 await initBackend('wasm');
 
-/** The model with seeded weights (batch-norm variances positive). */
-function withWeights(net: tf.LayersModel): tf.LayersModel {
-  const names = net.weights.map((w) => w.name);
-  net.setWeights(net.getWeights().map((w, i) => {
-    const v = values(w.size, 50 + i);
-    return tf.tensor(names[i]!.includes('variance') ? v.map((x) => 0.5 + Math.abs(x)) : v, w.shape);
-  }));
-  return net;
-}
+const withWeights = (net: tf.LayersModel) => withSeededWeights(net, 50);
 
 test('a chain with a zero padding gives the same values with the padding run as its own layer (tfjs-node\'s path)', () => {
   assert.equal(takesExplicitPadding('tensorflow'), false);

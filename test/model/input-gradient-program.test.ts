@@ -18,7 +18,7 @@ import type { ScoreKind } from '../../src/explain/score.ts';
 import { ImageModel } from '../../src/model/image-model.ts';
 import { setDirectGradients } from '../../src/model/input-gradient-program.ts';
 import { loadModelFromDir } from '../../src/model/loader.ts';
-import { manifestFor } from '../helpers/tiny-models.ts';
+import { manifestFor, withSeededWeights } from '../helpers/tiny-models.ts';
 import { maxRelativeError, values } from '../helpers/kernel-check.ts';
 
 const TOLERANCE = 1e-6;
@@ -68,14 +68,7 @@ function residualNet(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: x });
 }
 
-function withWeights(net: tf.LayersModel): tf.LayersModel {
-  const names = net.weights.map((w) => w.name);
-  net.setWeights(net.getWeights().map((w, i) => {
-    const v = values(w.size, 90 + i);
-    return tf.tensor(names[i]!.includes('variance') ? v.map((x) => 0.5 + Math.abs(x)) : v, w.shape);
-  }));
-  return net;
-}
+const withWeights = (net: tf.LayersModel) => withSeededWeights(net, 90);
 
 function imageModel(net: tf.LayersModel, shape: Shape3, output: 'logits' | 'probabilities' = 'logits'): ImageModel {
   const classes = net.outputs[0]!.shape[1]!;
