@@ -51,14 +51,20 @@ export class ImageModel {
   /**
    * Class scores before softmax, [N, classes]. For probability-output models: log-probabilities.
    * Layers models run through the gradient forward (gradient-forward.ts: conv chains fused, batch
-   * norms folded, input-only gradients), recorded or not; graph models run through the graph
+   * norms folded, input-only gradients) while a gradient is recorded, and through its direct
+   * program's forward otherwise (falling back to the gradient forward); graph models run through the graph
    * interpreter (graph-interpreter.ts) while a gradient is recorded and tfjs' executor otherwise.
    */
   logits(x: tf.Tensor4D): tf.Tensor2D {
+    const recording = recordingGradient();
     if (this.net instanceof tf.LayersModel) {
       const forward = this.gradientForward();
+      // Not recorded: the direct program's forward (input-gradient-program.ts), the same kernels
+      // without the Layers API's per-layer bookkeeping, where the model compiles to one.
+      const program = !recording && directGradientsEnabled() ? forward?.inputGradientProgram() : undefined;
+      if (program) return this.logitsFromOutput(program.forward(x));
       if (forward) return this.logitsFromOutput(forward.run(x));
-    } else if (recordingGradient()) {
+    } else if (recording) {
       // Graph models: the interpreter's plain ops (tfjs' executor frees intermediate tensors
       // that a recorded gradient still needs, and fused kernels' gradients compute the filter's too).
       const features: FeatureGraph | undefined = this.featureGraph();

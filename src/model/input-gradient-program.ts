@@ -69,8 +69,9 @@ export interface ProgramStep {
 type Op = LayerOp & { inputs: number[]; output: number };
 
 /**
- * Whether direct input gradients are used where a model supports them (default on). Off, every
- * gradient goes through tfjs' tape: for comparisons (scripts/bench-direct-gradient.ts, the tests).
+ * Whether direct programs are used where a model supports them (default on): input gradients and
+ * unrecorded forward passes. Off, every gradient goes through tfjs' tape and every forward through
+ * the gradient forward's layers: for comparisons (scripts/bench-direct-gradient.ts, the tests).
  */
 let enabled = true;
 export function setDirectGradients(on: boolean): void {
@@ -111,8 +112,7 @@ export class InputGradientProgram {
    * Call inside `tf.tidy`. `relu: 'guided'` backpropagates guided ReLU masks (guided backprop).
    */
   run(x: tf.Tensor4D, head: LogitsHead, relu: ReluKind = 'plain'): { logits: Float32Array; grad: tf.Tensor4D } {
-    const values = new Map<number, tf.Tensor>([[this.input, x]]);
-    for (const op of this.ops) values.set(op.output, op.forward(op.inputs.map((id) => values.get(id)!)));
+    const values = this.forwardValues(x);
     const out = values.get(this.output)!;
     if (out.rank !== 2) throw new Error(`input gradient program: the model's output has rank ${out.rank}, expected [N, classes]`);
     const [rows, classes] = out.shape as [number, number];
@@ -132,5 +132,19 @@ export class InputGradientProgram {
       });
     }
     return { logits, grad: (grads.get(this.input) ?? tf.zerosLike(x)) as tf.Tensor4D };
+  }
+
+  /**
+   * The model's output for x alone, as the same plain kernel calls (no tape, no Layers-API
+   * bookkeeping per layer): ImageModel's forward when no gradient is being recorded. Call inside `tf.tidy`.
+   */
+  forward(x: tf.Tensor4D): tf.Tensor {
+    return this.forwardValues(x).get(this.output)!;
+  }
+
+  private forwardValues(x: tf.Tensor4D): Map<number, tf.Tensor> {
+    const values = new Map<number, tf.Tensor>([[this.input, x]]);
+    for (const op of this.ops) values.set(op.output, op.forward(op.inputs.map((id) => values.get(id)!)));
+    return values;
   }
 }

@@ -5,7 +5,8 @@
  * fewer kernels and no clone, and it leaks nothing; the shipped MNIST model gets it; layers it
  * does not support and probability outputs leave it undefined (the tape path stays); PGD, APGD-CE
  * and APGD-T (whose DLR loss is differentiated on the logits alone) give the same images with it
- * and without it.
+ * and without it. The unrecorded forward (ImageModel.logits) runs the program's forward, equal to
+ * tfjs' predict.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -122,6 +123,46 @@ for (const spec of MODELS) {
       });
     }
   }
+}
+
+for (const spec of MODELS) {
+  test(`${spec.name}: the unrecorded forward runs the direct program, equal to tfjs' predict and the gradient forward, in fewer kernels, no leak`, async () => {
+    const model = imageModel(withWeights(spec.build()), spec.shape);
+    const x = tf.tensor4d(values(3 * spec.shape.reduce((a, b) => a * b, 1), 7), [3, ...spec.shape]);
+    const predicted = model.net.predict(x) as tf.Tensor;
+    const before = tf.memory().numTensors;
+    const direct = tf.tidy(() => model.logits(x));
+    assert.equal(tf.memory().numTensors, before + 1, 'only the logits are left');
+    setDirectGradients(false);
+    let layered: tf.Tensor;
+    try {
+      layered = tf.tidy(() => model.logits(x));
+    } finally {
+      setDirectGradients(true);
+    }
+    assert.ok(maxRelativeError(await direct.data(), await predicted.data()) <= TOLERANCE);
+    assert.ok(maxRelativeError(await direct.data(), await layered.data()) <= TOLERANCE);
+    // The program's forward is what ran (not the layers' forward by another name) ...
+    const program = model.gradientForward()!.inputGradientProgram()!;
+    const forward = program.forward.bind(program);
+    let calls = 0;
+    program.forward = (input) => (calls++, forward(input));
+    tf.dispose(tf.tidy(() => model.logits(x)));
+    assert.equal(calls, 1);
+    // ... but not while a gradient is recorded (the tape needs the layers' recorded ops).
+    tf.dispose(tf.grad((input: tf.Tensor) => tf.sum(model.logits(input as tf.Tensor4D)))(x));
+    assert.equal(calls, 1);
+    const kernelCount = async (f: () => tf.Tensor) => {
+      const profile = await tf.profile(f);
+      tf.dispose(profile.result);
+      return profile.kernels.length;
+    };
+    const directKernels = await kernelCount(() => model.logits(x));
+    const layerKernels = await kernelCount(() => model.gradientForward()!.run(x));
+    assert.ok(directKernels <= layerKernels, `${directKernels} kernels against the layers' ${layerKernels}`);
+    tf.dispose([direct, layered, predicted, x]);
+    model.dispose();
+  });
 }
 
 test('the shipped MNIST model has a direct gradient equal to the recorded one', async () => {
