@@ -4,10 +4,12 @@
  * leaves most of `mnist-robust`'s and `fashion-robust`'s answers right and almost none of
  * `mnist`'s and `fashion`'s. The full figures (PGD-40, AutoAttack on the held-out split) are
  * measured by `npm run eval -- robustness`; this guards the shipped weights against a silent swap
- * or a broken export.
+ * or a broken export. Their manifests carry the AutoAttack figure the eval wrote, consistent with
+ * the rest of the provenance (below clean accuracy, at or below PGD-40 where both were measured on
+ * the same images, the count matching the rate).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -56,3 +58,29 @@ test('fashion-robust keeps most images under PGD-20 at ε 0.1; fashion keeps alm
   assert.ok(robust >= 0.6, `fashion-robust: robust accuracy ${robust}`);
   assert.ok(plain <= 0.1, `fashion: robust accuracy ${plain}`);
 });
+
+interface RobustProvenance {
+  testAccuracy: number;
+  testExamples: number;
+  pgd40Accuracy: number;
+  autoAttackAccuracy?: number;
+  autoAttackCorrect?: number;
+  autoAttack?: string;
+}
+
+for (const [name, epsilon] of [['mnist-robust', 0.3], ['fashion-robust', 0.1]] as const) {
+  test(`${name}'s manifest carries its AutoAttack accuracy at ε ${epsilon}, consistent with its other figures`, () => {
+    const manifest = JSON.parse(readFileSync(path.join('models', name, 'manifest.json'), 'utf8')) as { provenance: RobustProvenance };
+    const p = manifest.provenance;
+    assert.equal(typeof p.autoAttackAccuracy, 'number', 'autoAttackAccuracy');
+    const aa = p.autoAttackAccuracy!;
+    const described = /AutoAttack standard, L∞ ε=([\d.]+), first (\d+) held-out images/.exec(p.autoAttack ?? '');
+    assert.ok(described, `autoAttack describes the run: ${p.autoAttack}`);
+    assert.equal(Number(described[1]), epsilon);
+    const images = Number(described[2]);
+    assert.ok(aa > 0 && aa < p.testAccuracy, `AutoAttack ${aa} against clean ${p.testAccuracy}`);
+    if (p.autoAttackCorrect !== undefined) assert.equal(p.autoAttackCorrect / images, aa);
+    // The ensemble is never weaker than one of its parts: comparable where PGD-40 ran on the same images.
+    if (images === p.testExamples) assert.ok(aa <= p.pgd40Accuracy, `AutoAttack ${aa} against PGD-40 ${p.pgd40Accuracy}`);
+  });
+}
