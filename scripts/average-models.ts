@@ -5,7 +5,7 @@
  * from one starting point (`npm run train -- <name> --from DIR ...`), so they share a basin: the
  * average is then often better than each, and costs one file write instead of a training run.
  *
- * Refuses models whose topology, weight names, shapes or dtypes differ (float32 only). The mean
+ * Refuses models whose topology (initialiser settings aside), weight names, shapes or dtypes differ (float32 only). The mean
  * is computed per weight in float64 and stored as float32. The new manifest is the first
  * ingredient's with new provenance: the command, every ingredient's provenance under
  * `averagedFrom`, and the held-out accuracy measured on the averaged model as saved and loaded
@@ -29,6 +29,15 @@ import { pgdAccuracy } from './train-adversarial.ts';
 interface WeightSpec { name: string; shape: number[]; dtype: string }
 interface ModelJson { modelTopology: unknown; weightsManifest: { paths: string[]; weights: WeightSpec[] }[]; [key: string]: unknown }
 type Manifest = Record<string, unknown> & { name: string; provenance?: Record<string, unknown> };
+
+/**
+ * The topology as compared between ingredients: everything but the weight initialisers' settings
+ * (fine-tunes with another --seed record other initialiser seeds, which never touched their
+ * weights: those came from the --from model).
+ */
+export function topologyKey(topology: unknown): string {
+  return JSON.stringify(topology, (key, value: unknown) => (key.endsWith('_initializer') ? undefined : value));
+}
 
 function fail(message: string): never {
   console.error(`average-models: ${message}\nusage: npm run average-models -- --out DIR MODEL_DIR MODEL_DIR [...] [--epsilon E] [--description TEXT]`);
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
   const models = await Promise.all(positionals.map(readModel));
   const [first] = models;
   for (const [i, m] of models.entries()) {
-    if (JSON.stringify(m.json.modelTopology) !== JSON.stringify(first!.json.modelTopology)) fail(`${positionals[i]}: a different topology from ${positionals[0]}`);
+    if (topologyKey(m.json.modelTopology) !== topologyKey(first!.json.modelTopology)) fail(`${positionals[i]}: a different topology from ${positionals[0]}`);
     if (JSON.stringify(specs(m.json)) !== JSON.stringify(specs(first!.json))) fail(`${positionals[i]}: different weights (names, shapes or order) from ${positionals[0]}`);
     if (m.manifest.name !== first!.manifest.name) fail(`${positionals[i]}: model '${m.manifest.name}', not '${first!.manifest.name}'`);
   }

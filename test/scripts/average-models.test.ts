@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { averageWeights } from '../../scripts/average-models.ts';
+import { averageWeights, topologyKey } from '../../scripts/average-models.ts';
 import { writeFixtureModel } from '../helpers/fixture-model.ts';
 
 test('averageWeights is the element-wise mean, rounded once to float32', () => {
@@ -39,4 +39,14 @@ test('models of different architectures, and folders without a model, are refuse
     await small.cleanup();
     await large.cleanup();
   }
+});
+
+test('topologies that differ only in their initialisers\' seeds compare equal; any other difference does not', () => {
+  const conv = (filters: number, seed: number) => ({
+    class_name: 'Sequential',
+    config: { layers: [{ class_name: 'Conv2D', config: { filters, kernel_size: [3, 3], kernel_initializer: { class_name: 'HeNormal', config: { seed } }, bias_initializer: { class_name: 'Zeros', config: {} } } }] },
+  });
+  assert.equal(topologyKey(conv(32, 4201)), topologyKey(conv(32, 701)));
+  assert.notEqual(topologyKey(conv(32, 4201)), topologyKey(conv(64, 4201)));
+  assert.match(topologyKey(conv(32, 1)), /"filters":32/);
 });
