@@ -20,7 +20,10 @@
  * Options: --quick (fewer repetitions), --resnet-batches 1,8 (default 1,8),
  *   --torch-threads 2 | 1,2 (PyTorch thread counts to compare against; default 2),
  *   --only mnist|resnet, --threads N (gradlab's wasm threads; default one per CPU),
- *   --native off (gradlab without its oneDNN kernels: the wasm-only column of README's table).
+ *   --native off (gradlab without its oneDNN kernels: the wasm-only column of README's table),
+ *   --torch-channels-last (PyTorch's model and inputs in channels-last memory, NHWC like gradlab's
+ *   tensors: what a PyTorch user tuning for CPU would write; by default PyTorch's NCHW, where its
+ *   oneDNN convolutions reorder activations to a blocked layout and back around every call).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,6 +64,7 @@ function option(name: string): string | undefined {
 }
 const QUICK = process.argv.includes('--quick');
 const RESNET_BATCHES = (option('resnet-batches') ?? '1,8').split(',').map(Number);
+const TORCH_CHANNELS_LAST = process.argv.includes('--torch-channels-last');
 const TORCH_THREADS = (option('torch-threads') ?? '2').split(',').map(Number);
 const ONLY = option('only');
 const SETTLE_MS = 30;
@@ -340,7 +344,7 @@ async function main(): Promise<void> {
   // 64 ms with 2 spinning threads, 10 ms passive, 8 ms on 1 thread). A passive wait keeps
   // PyTorch's 2-thread numbers meaningful there; an explicit OMP_WAIT_POLICY is respected.
   const ompWait = process.env.OMP_WAIT_POLICY ?? (loadStart > 0.5 ? 'PASSIVE' : undefined);
-  const peer = new Peer(ompWait ? { OMP_WAIT_POLICY: ompWait } : {});
+  const peer = new Peer({ ...(ompWait ? { OMP_WAIT_POLICY: ompWait } : {}), ...(TORCH_CHANNELS_LAST ? { PEER_CHANNELS_LAST: '1' } : {}) });
   try {
     const torchInfo = spawnSync(SYSTEM_PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
     const subjects: Subject[] = [];
@@ -389,7 +393,7 @@ async function main(): Promise<void> {
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     console.log(`\n## gradlab vs PyTorch (median ms, interleaved; ${os.cpus().length} cores, ${cpu})\n`);
     const native = backend.native?.kernels.length ? `native kernels (${backend.native.library}): ${backend.native.kernels.join(', ')}` : `no native kernels (${backend.native?.reason})`;
-    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}; ${native}. PyTorch ${torchInfo} (Debian), CPU, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
+    console.log(`gradlab: tfjs ${tf.version.tfjs}, ${backend.name} backend, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}; ${native}. PyTorch ${torchInfo} (Debian), CPU, ${TORCH_CHANNELS_LAST ? 'channels-last' : 'NCHW'} memory, OMP_WAIT_POLICY=${ompWait ?? '(default)'}.`);
     console.log(`Load average (1 min): ${loadStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end; ${((Date.now() - started) / 1000).toFixed(0)} s.\n`);
     console.log(markdownTable(header, table));
     const guidedMissing = subjects.filter((s) => !supportsGuided(s)).map((s) => s.name);

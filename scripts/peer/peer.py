@@ -13,12 +13,16 @@ files, and runs the same work gradlab does, written the way a PyTorch user would
   prediction (labels), `steps` steps on the summed cross-entropy, then predictions of the
   adversarial batch and of its 8-bit quantised copy.
 
+With PEER_CHANNELS_LAST=1 in the environment, models and inputs are kept in channels-last memory
+(NHWC strides; `torch.channels_last`), which oneDNN's convolutions read without reordering.
+
 Commands: {"cmd": "load", "name", "dir"}, {"cmd": "input", "name", "path", "shape": [N, H, W, C]},
 {"cmd": "threads", "n"}, {"cmd": "check", "model", "input", "targets", "out", "guided"} (writes
 logits, and gradient and guided maps in NHWC order for the scores 'logit' and 'logprob'), {"cmd": "time", "model", "input", "work", "targets",
 "epsilon", "step_size", "steps", "seed"} -> {"ms": ...}, {"cmd": "quit"}.
 """
 import json
+import os
 import sys
 import time
 
@@ -30,6 +34,8 @@ from tfjs_model import TfjsNet
 
 models = {}
 inputs = {}
+CHANNELS_LAST = os.environ.get("PEER_CHANNELS_LAST") == "1"
+MEMORY_FORMAT = torch.channels_last if CHANNELS_LAST else torch.contiguous_format
 
 
 def class_score_sum(logits, targets, score="logprob"):
@@ -72,7 +78,7 @@ def nhwc(t):
 def handle(msg):
     cmd = msg["cmd"]
     if cmd == "load":
-        models[msg["name"]] = TfjsNet(msg["dir"])
+        models[msg["name"]] = TfjsNet(msg["dir"]).to(memory_format=MEMORY_FORMAT)
         return {"ok": True}
     if cmd == "threads":
         torch.set_num_threads(int(msg["n"]))
@@ -80,7 +86,7 @@ def handle(msg):
     if cmd == "input":
         n, h, w, c = msg["shape"]
         data = np.fromfile(msg["path"], dtype=np.float32).reshape(n, h, w, c)
-        inputs[msg["name"]] = torch.from_numpy(data.transpose(0, 3, 1, 2).copy())
+        inputs[msg["name"]] = torch.from_numpy(data.transpose(0, 3, 1, 2).copy()).contiguous(memory_format=MEMORY_FORMAT)
         return {"ok": True}
     model = models[msg["model"]]
     x = inputs[msg["input"]]
