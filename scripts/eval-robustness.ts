@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { prepareAttack, runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
+import { squareWarning } from '../src/attacks/masking-checks.ts';
 import { initBackend } from '../src/backend/index.ts';
 import { loadFashionMnist } from '../src/datasets/fashion-mnist.ts';
 import type { ImageSet } from '../src/datasets/image-set.ts';
@@ -74,9 +75,19 @@ interface AttackCounts {
   robust: number;
   total: number;
   seconds: number;
-  /** Per AutoAttack stage: its attack and how many images were still robust after it. */
-  stages: { attack: string; left: number }[];
+  /** Per AutoAttack stage: its attack, how many images were still robust after it and how many it broke. */
+  stages: { attack: string; left: number; broken: number }[];
+  /** Warnings of the chunks, except Square's, which is re-derived from the summed counts (countWarnings). */
   warnings: string[];
+}
+
+/**
+ * The warnings of counts added up over chunks and processes: each chunk's Square warning counts
+ * its own 100 images, so identical sentences from different chunks would hide how many Square broke.
+ */
+function countWarnings(counts: AttackCounts): string[] {
+  const square = squareWarning(counts.stages.find((st) => st.attack === 'square')?.broken ?? 0, counts.total);
+  return [...counts.warnings, ...(square ? [square] : [])];
 }
 
 /** Runs an attack over the images in chunks; robust images and per-stage accounts over all of them. */
@@ -95,8 +106,10 @@ async function attackAll(model: ImageModel, images: Float32Array[], labels: numb
   const stages = (runs[0]!.stages ?? []).map((stage, i) => ({
     attack: stage.attack,
     left: Math.round(runs.reduce((sum, run) => sum + run.stages![i]!.robustAccuracy * run.results.length, 0)),
+    broken: runs.reduce((sum, run) => sum + run.stages![i]!.broken, 0),
   }));
-  const warnings = [...new Set(runs.flatMap((r) => r.warnings ?? []))];
+  const chunkSquare = runs.flatMap((r) => r.stages?.filter((st) => st.attack === 'square').map((st) => squareWarning(st.broken, r.results.length)) ?? []);
+  const warnings = [...new Set(runs.flatMap((r) => r.warnings ?? []))].filter((w) => !chunkSquare.includes(w));
   return { robust: robust.length, total: results.length, seconds: (performance.now() - started) / 1000, stages, warnings };
 }
 
@@ -106,7 +119,11 @@ function mergeCounts(parts: AttackCounts[]): AttackCounts {
     robust: parts.reduce((sum, p) => sum + p.robust, 0),
     total: parts.reduce((sum, p) => sum + p.total, 0),
     seconds: Math.max(...parts.map((p) => p.seconds)),
-    stages: parts[0]!.stages.map((stage, i) => ({ attack: stage.attack, left: parts.reduce((sum, p) => sum + p.stages[i]!.left, 0) })),
+    stages: parts[0]!.stages.map((stage, i) => ({
+      attack: stage.attack,
+      left: parts.reduce((sum, p) => sum + p.stages[i]!.left, 0),
+      broken: parts.reduce((sum, p) => sum + p.stages[i]!.broken, 0),
+    })),
     warnings: [...new Set(parts.flatMap((p) => p.warnings))],
   };
 }
@@ -187,7 +204,8 @@ async function evalModel(name: string, epsilon: number, set: ImageSet): Promise<
   for (const [label, r] of Object.entries(result.attacks)) {
     const stages = r.stages.map((st) => `${st.attack} ${pct(st.left / count)}`).join(' → ');
     rows.push([`${label} ε=${epsilon}`, `${pct(r.robust / count)} (${r.robust}/${count})`, `${r.seconds.toFixed(0)} s`, stages, name.startsWith('mnist') ? PUBLISHED[label] ?? '' : '']);
-    if (r.warnings.length) notes = r.warnings;
+    const warnings = countWarnings(r);
+    if (warnings.length) notes = warnings;
   }
   const manifest = JSON.parse(await readFile(`${MODELS_DIR}/${name}/manifest.json`, 'utf8')) as ShippedManifest;
   const epochs = manifest.provenance?.epochsCompleted !== undefined ? ` — after ${manifest.provenance.epochsCompleted} of ${manifest.provenance.epochs} epochs` : '';
