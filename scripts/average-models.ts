@@ -5,13 +5,14 @@
  * from one starting point (`npm run train -- <name> --from DIR ...`), so they share a basin: the
  * average is then often better than each, and costs one file write instead of a training run.
  *
- * Refuses models whose topology (initialiser settings aside), weight names, shapes or dtypes differ (float32 only). The mean
- * is computed per weight in float64 and stored as float32. The new manifest is the first
- * ingredient's with new provenance: the command, every ingredient's provenance under
- * `averagedFrom`, and the held-out accuracy measured on the averaged model as saved and loaded
- * back (plus PGD-40 at the data set's standard ε for adversarially trained ingredients, with the
- * same seed as `npm run train`). Options: --epsilon (default 0.3 for MNIST, 0.1 for Fashion-MNIST),
- * --description TEXT (the manifest's description; default the first ingredient's).
+ * Refuses models whose topology (initialiser settings aside), weight names, shapes or dtypes
+ * differ (float32 only). The mean is computed per weight in float64 and stored as float32. The
+ * new manifest is the first ingredient's with new provenance: the command, every ingredient's
+ * provenance under `averagedFrom`, and the held-out accuracy measured on the averaged model as
+ * saved and loaded back (plus PGD-40 at the data set's standard ε for adversarially trained
+ * ingredients, with the same seed as `npm run train`). Options: --epsilon (default 0.3 for MNIST,
+ * 0.1 for Fashion-MNIST), --description TEXT (the manifest's description; default the first
+ * ingredient's).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';

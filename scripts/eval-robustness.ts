@@ -26,7 +26,6 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { prepareAttack, runAttack, type AttackRequest, type AttackRun } from '../src/attacks/attack.ts';
-import { squareWarning } from '../src/attacks/masking-checks.ts';
 import { initBackend } from '../src/backend/index.ts';
 import { loadFashionMnist } from '../src/datasets/fashion-mnist.ts';
 import type { ImageSet } from '../src/datasets/image-set.ts';
@@ -37,6 +36,7 @@ import type { ImageModel } from '../src/model/image-model.ts';
 import { loadModelFromDir } from '../src/model/loader.ts';
 import { imageAt } from './lib/shipped.ts';
 import { markdownTable } from './lib/stats.ts';
+import { countRuns, countWarnings, mergeCounts, type AttackCounts } from './lib/attack-counts.ts';
 
 const IMAGES = Number(process.env.EVAL_ROBUST_IMAGES ?? 200);
 const FROM = Number(process.env.EVAL_ROBUST_FROM ?? 0);
@@ -70,26 +70,6 @@ type ShippedManifest = Record<string, unknown> & {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** One attack's outcome over a range of images, in counts, so that ranges run apart can be added up. */
-interface AttackCounts {
-  robust: number;
-  total: number;
-  seconds: number;
-  /** Per AutoAttack stage: its attack, how many images were still robust after it and how many it broke. */
-  stages: { attack: string; left: number; broken: number }[];
-  /** Warnings of the chunks, except Square's, which is re-derived from the summed counts (countWarnings). */
-  warnings: string[];
-}
-
-/**
- * The warnings of counts added up over chunks and processes: each chunk's Square warning counts
- * its own 100 images, so identical sentences from different chunks would hide how many Square broke.
- */
-function countWarnings(counts: AttackCounts): string[] {
-  const square = squareWarning(counts.stages.find((st) => st.attack === 'square')?.broken ?? 0, counts.total);
-  return [...counts.warnings, ...(square ? [square] : [])];
-}
-
 /** Runs an attack over the images in chunks; robust images and per-stage accounts over all of them. */
 async function attackAll(model: ImageModel, images: Float32Array[], labels: number[], request: AttackRequest): Promise<AttackCounts> {
   const started = performance.now();
@@ -100,32 +80,7 @@ async function attackAll(model: ImageModel, images: Float32Array[], labels: numb
     runs.push(report.runs[0]!);
     process.stderr.write(`  ${request.method} ${start + chunk.length}/${images.length}\r`);
   }
-  const results = runs.flatMap((r) => r.results);
-  // Robust: correct on the clean image and no success inside the ε-ball (FAB-T's answer may lie outside it).
-  const robust = results.filter((r) => !r.success && r.original.predictions[0]!.index === r.label.index);
-  const stages = (runs[0]!.stages ?? []).map((stage, i) => ({
-    attack: stage.attack,
-    left: Math.round(runs.reduce((sum, run) => sum + run.stages![i]!.robustAccuracy * run.results.length, 0)),
-    broken: runs.reduce((sum, run) => sum + run.stages![i]!.broken, 0),
-  }));
-  const chunkSquare = runs.flatMap((r) => r.stages?.filter((st) => st.attack === 'square').map((st) => squareWarning(st.broken, r.results.length)) ?? []);
-  const warnings = [...new Set(runs.flatMap((r) => r.warnings ?? []))].filter((w) => !chunkSquare.includes(w));
-  return { robust: robust.length, total: results.length, seconds: (performance.now() - started) / 1000, stages, warnings };
-}
-
-/** Adds up the counts of ranges run apart (wall time: the longest range, as they ran at once). */
-function mergeCounts(parts: AttackCounts[]): AttackCounts {
-  return {
-    robust: parts.reduce((sum, p) => sum + p.robust, 0),
-    total: parts.reduce((sum, p) => sum + p.total, 0),
-    seconds: Math.max(...parts.map((p) => p.seconds)),
-    stages: parts[0]!.stages.map((stage, i) => ({
-      attack: stage.attack,
-      left: parts.reduce((sum, p) => sum + p.stages[i]!.left, 0),
-      broken: parts.reduce((sum, p) => sum + p.stages[i]!.broken, 0),
-    })),
-    warnings: [...new Set(parts.flatMap((p) => p.warnings))],
-  };
+  return countRuns(runs, (performance.now() - started) / 1000);
 }
 
 interface RangeResult {
